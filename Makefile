@@ -1,0 +1,48 @@
+# make demo  - provision (and, once it exists, release) the backend on the embedded emulator
+# make test  - lint, unit, integration, system and molecule tests, from nothing
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+# Every tool (ansible-playbook, molecule, ansible-config...) from the venv.
+export PATH := $(BIN):$(PATH)
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test lint unit system molecule emulator-start emulator-stop clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+demo: venv
+	$(BIN)/python scripts/demo
+
+lint: venv
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: venv
+	$(BIN)/python -m pytest tests/unit tests/integration $(PYTEST_ARGS)
+
+system: venv
+	$(BIN)/python -m pytest tests/system $(PYTEST_ARGS)
+
+molecule: venv
+	$(BIN)/python -m pytest tests/molecule $(PYTEST_ARGS)
+
+emulator-start: venv
+	$(BIN)/python scripts/emulator start
+
+emulator-stop: venv
+	$(BIN)/python scripts/emulator stop
+
+clean:
+	rm -rf $(VENV) .tmp .pytest_cache .ruff_cache

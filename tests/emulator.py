@@ -1,0 +1,125 @@
+"""Test-side access to the embedded emulator: start/stop through scripts/emulator,
+reset state, and read back every API call it received.
+
+The recording (MOTO_ENABLE_RECORDING) holds raw HTTP requests; operation_of()
+turns one into (service, operation) for the four wire protocols botocore speaks:
+JSON (X-Amz-Target), query (Action=), RPCv2 CBOR (/operation/<Name>) and REST.
+"""
+
+import base64
+import json
+import re
+import socket
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "scripts" / "emulator"
+
+# Operations that only read. Anything else counts as mutating, so an
+# operation nobody listed fails a read-only assertion loudly instead of hiding.
+READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Lookup", "Search", "BatchGet", "Head", "Query", "Scan", "Select")
+READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _credential_service(headers):
+    auth = headers.get("Authorization", "") or headers.get("authorization", "")
+    match = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", auth)
+    return match.group(1) if match else "unknown"
+
+
+def operation_of(entry):
+    """Return (service, operation, mutating) for one recorded request."""
+    headers = entry.get("headers") or {}
+    service = _credential_service(headers)
+    body = entry.get("body") or ""
+    if entry.get("body_encoded"):
+        body = base64.b64decode(body)
+    url = urllib.parse.urlsplit(entry.get("url", ""))
+    target = headers.get("X-Amz-Target") or headers.get("x-amz-target")
+    if target:
+        operation = target.rsplit(".", 1)[-1]
+    elif "/operation/" in url.path:
+        operation = url.path.rsplit("/", 1)[-1]
+    else:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        action = urllib.parse.parse_qs(text).get("Action") or urllib.parse.parse_qs(url.query).get("Action")
+        if action:
+            operation = action[0]
+        else:
+            method = entry.get("method", "GET").upper()
+            return service, f"{method} {url.path}", method not in READ_ONLY_METHODS
+    return service, operation, not operation.startswith(READ_ONLY_PREFIXES)
+
+
+class Emulator:
+    """One emulator process on its own port and state directory."""
+
+    def __init__(self, state_dir, port=None):
+        self.port = port or free_port()
+        self.state_dir = Path(state_dir)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _script(self, command):
+        return subprocess.run(
+            [sys.executable, str(SCRIPT), command, "--port", str(self.port), "--state-dir", str(self.state_dir)],
+            capture_output=True, text=True, check=False,
+        )
+
+    def start(self):
+        result = self._script("start")
+        if result.returncode != 0:
+            raise RuntimeError(f"emulator failed to start: {result.stdout}{result.stderr}")
+        return self
+
+    def stop(self):
+        return self._script("stop")
+
+    def status(self):
+        return self._script("status")
+
+    def _post(self, path, data=b""):
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.read()
+
+    def reset(self):
+        """Forget every resource and every recorded request."""
+        self._post("/moto-api/reset")
+        self.clear_recording()
+
+    def clear_recording(self):
+        self._post("/moto-api/recorder/reset-recording")
+
+    def calls(self):
+        """Every recorded request as (service, operation, mutating), in order."""
+        with urllib.request.urlopen(f"{self.url}/moto-api/recorder/download-recording", timeout=30) as response:
+            lines = response.read().decode("utf-8").splitlines()
+        return [operation_of(json.loads(line)) for line in lines if line.strip()]
+
+    def mutating_calls(self):
+        return [f"{service}:{operation}" for service, operation, mutating in self.calls() if mutating]
+
+    def env(self):
+        """Environment for a child process that must talk to this emulator only."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-2",
+        }
+
+    def client(self, service, region="us-east-2"):
+        import boto3
+
+        return boto3.client(service, region_name=region, endpoint_url=self.url,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")

@@ -1,0 +1,72 @@
+"""group_vars wiring: shared defaults in group_vars/all, each environment's
+values in group_vars/<env>, and the environment's value winning."""
+
+import json
+import os
+import subprocess
+
+import pytest
+import yaml
+
+from tests.conftest import BIN, REPO
+
+ENVS = ("local", "staging", "production")
+
+
+def resolved(env, *names, environ=None):
+    """Variables as a play on the environment's localhost sees them (templates rendered)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    full_env.update({"ANSIBLE_CALLBACK_RESULT_FORMAT": "json", "ANSIBLE_NOCOLOR": "1"}, **(environ or {}))
+    args = json.dumps({"msg": {n: f"{{{{ {n} }}}}" for n in names}})
+    out = subprocess.run(
+        [str(BIN / "ansible"), "-i", f"inventories/{env}", "localhost", "-m", "ansible.builtin.debug", "-a", args],
+        cwd=REPO, env=full_env, capture_output=True, text=True, check=True,
+    ).stdout
+    return json.loads(out.split("=>", 1)[1])["msg"]
+
+
+def test_every_inventory_links_the_shared_group_vars():
+    for env in ENVS:
+        link = REPO / "inventories" / env / "group_vars"
+        assert link.is_symlink() and link.resolve() == REPO / "group_vars"
+        hosts = yaml.safe_load((REPO / "inventories" / env / "hosts.yml").read_text())
+        assert list(hosts) == [env], "localhost sits in the group named after the environment"
+        assert (REPO / "group_vars" / env).is_dir()
+
+
+def test_an_environment_value_overrides_the_shared_default():
+    shared = yaml.safe_load((REPO / "group_vars/all/main.yml").read_text())
+    assert shared["wanzami_name_prefix"] == "{{ wanzami_project }}-{{ wanzami_env }}"
+    assert shared["wanzami_aws_endpoint_url"] is None
+    # staging keeps the shared template; production overrides it.
+    assert resolved("staging", "wanzami_name_prefix")["wanzami_name_prefix"] == "wanzami-staging"
+    assert resolved("production", "wanzami_name_prefix")["wanzami_name_prefix"] == "wanzami"
+    # local overrides the shared null endpoint with the emulator's, unless AWS_ENDPOINT_URL says otherwise.
+    assert resolved("local", "wanzami_aws_endpoint_url")["wanzami_aws_endpoint_url"] == "http://127.0.0.1:4566"
+    assert resolved("local", "wanzami_aws_endpoint_url", environ={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}) == {
+        "wanzami_aws_endpoint_url": "http://127.0.0.1:9"}
+    assert resolved("staging", "wanzami_aws_endpoint_url")["wanzami_aws_endpoint_url"] in (None, "", "None")
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_tags_name_the_environment(env):
+    tags = resolved(env, "wanzami_tags")["wanzami_tags"]
+    assert tags == {"project": "wanzami", "environment": env, "managed-by": "ansible"}
+
+
+def test_production_reproduces_seed_000():
+    names = ("wanzami_region", "vpc_name", "vpc_cidr", "vpc_public_subnets", "vpc_nat_mode", "security_groups_alb_ports",
+             "security_groups_alb_ingress_cidrs", "security_groups_service_ports", "security_groups_valkey_port",
+             "security_groups_db_port", "security_groups_egress", "security_groups_name_prefix")
+    prod = resolved("production", *names)
+    assert prod["wanzami_region"] == "us-east-2"
+    assert prod["vpc_cidr"] == "172.31.0.0/16"
+    # The ALB's public subnets in at least us-east-2a and us-east-2b (seed 000 §4).
+    assert {s["az"] for s in prod["vpc_public_subnets"]} >= {"us-east-2a", "us-east-2b"}
+    assert prod["security_groups_alb_ports"] == [80]
+    assert prod["security_groups_alb_ingress_cidrs"] == ["0.0.0.0/0"]
+    assert prod["security_groups_service_ports"] == [4000]
+    assert (prod["security_groups_valkey_port"], prod["security_groups_db_port"]) == (6379, 5432)
+    assert prod["security_groups_egress"] == "all"
+    # Seed 000's names carry no environment (wanzami-cluster, wanzami-backend-alb).
+    assert prod["security_groups_name_prefix"] == "wanzami"

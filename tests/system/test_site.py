@@ -1,0 +1,131 @@
+"""The provisioning journey against a fresh emulator: dry run on an empty
+account, provision, re-provision, dry run on the converged account, and
+bad input, each judged by what the emulator holds and the calls it received."""
+
+import pytest
+
+from tests.conftest import run_playbook
+
+pytestmark = pytest.mark.system
+
+SITE = "playbooks/site.yml"
+PREFIX = "wanzami-local"
+
+
+def by_name(items):
+    return {next(t["Value"] for t in item.get("Tags", []) if t["Key"] == "Name"): item for item in items}
+
+
+def test_dry_run_on_an_empty_account_is_read_only(emulator):
+    emulator.reset()
+    run = run_playbook(SITE, "--check", "--diff", env=emulator.env())
+    assert run.failed == 0
+    assert run.changed > 0, "a dry run of a new environment should report what it would create"
+    assert emulator.mutating_calls() == []
+    assert emulator.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"{PREFIX}-vpc"]}])["Vpcs"] == []
+
+
+def test_provision_then_reprovision_changes_nothing(emulator):
+    first = run_playbook(SITE, env=emulator.env())
+    assert first.changed > 0
+    second = run_playbook(SITE, env=emulator.env())
+    assert second.changed == 0, second
+
+
+def test_dry_run_on_a_converged_account_is_read_only_and_clean(emulator):
+    emulator.clear_recording()
+    run = run_playbook(SITE, "--check", "--diff", env=emulator.env())
+    assert run.changed == 0, run
+    assert emulator.mutating_calls() == []
+    assert emulator.calls(), "the dry run should have read the account"
+
+
+def test_network_matches_the_local_inventory(emulator):
+    ec2 = emulator.client("ec2")
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"{PREFIX}-vpc"]}])["Vpcs"]
+    assert len(vpcs) == 1
+    vpc = vpcs[0]
+    assert vpc["CidrBlock"] == "172.31.0.0/16"
+    assert ec2.describe_vpc_attribute(VpcId=vpc["VpcId"], Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"]
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+
+    subnets = by_name(ec2.describe_subnets(Filters=in_vpc)["Subnets"])
+    assert {name: (s["CidrBlock"], s["AvailabilityZone"], s["MapPublicIpOnLaunch"]) for name, s in subnets.items()} == {
+        f"{PREFIX}-vpc-public-us-east-2a": ("172.31.0.0/20", "us-east-2a", True),
+        f"{PREFIX}-vpc-public-us-east-2b": ("172.31.16.0/20", "us-east-2b", True),
+        f"{PREFIX}-vpc-private-us-east-2a": ("172.31.32.0/20", "us-east-2a", False),
+        f"{PREFIX}-vpc-private-us-east-2b": ("172.31.48.0/20", "us-east-2b", False),
+    }
+
+    igws = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}])
+    assert len(igws["InternetGateways"]) == 1
+    igw_id = igws["InternetGateways"][0]["InternetGatewayId"]
+
+    nats = [n for n in ec2.describe_nat_gateways(Filters=in_vpc)["NatGateways"] if n["State"] != "deleted"]
+    assert len(nats) == 1, "one NAT gateway in single mode, and none duplicated by the re-run"
+    nat = nats[0]
+    assert nat["SubnetId"] == subnets[f"{PREFIX}-vpc-public-us-east-2a"]["SubnetId"]
+    eips = ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [f"{PREFIX}-vpc-nat-eip"]}])["Addresses"]
+    assert [e["AllocationId"] for e in eips] == [nat["NatGatewayAddresses"][0]["AllocationId"]]
+
+    tables = by_name(t for t in ec2.describe_route_tables(Filters=in_vpc)["RouteTables"] if t.get("Tags"))
+    assert set(tables) == {f"{PREFIX}-vpc-public", f"{PREFIX}-vpc-private"}
+
+    def default_route(table):
+        return next(r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0")
+
+    def associated(table):
+        return {a["SubnetId"] for a in table["Associations"] if a.get("SubnetId")}
+
+    assert default_route(tables[f"{PREFIX}-vpc-public"])["GatewayId"] == igw_id
+    assert default_route(tables[f"{PREFIX}-vpc-private"])["NatGatewayId"] == nat["NatGatewayId"]
+    assert associated(tables[f"{PREFIX}-vpc-public"]) == {
+        s["SubnetId"] for n, s in subnets.items() if "-public-" in n}
+    assert associated(tables[f"{PREFIX}-vpc-private"]) == {
+        s["SubnetId"] for n, s in subnets.items() if "-private-" in n}
+
+
+def test_security_groups_reference_each_other_not_cidrs(emulator):
+    ec2 = emulator.client("ec2")
+    groups = {g["GroupName"]: g for g in ec2.describe_security_groups()["SecurityGroups"]
+              if g["GroupName"].startswith(PREFIX)}
+    assert set(groups) == {f"{PREFIX}-{k}" for k in ("alb", "api", "workers", "valkey", "db")}
+    gid = {name.removeprefix(f"{PREFIX}-"): g["GroupId"] for name, g in groups.items()}
+
+    def ingress(key):
+        rules = set()
+        for perm in groups[f"{PREFIX}-{key}"]["IpPermissions"]:
+            for source in perm.get("IpRanges", []):
+                rules.add((perm["FromPort"], perm["ToPort"], source["CidrIp"]))
+            for source in perm.get("UserIdGroupPairs", []):
+                rules.add((perm["FromPort"], perm["ToPort"], source["GroupId"]))
+        return rules
+
+    assert ingress("alb") == {(80, 80, "0.0.0.0/0")}
+    assert ingress("api") == {(4000, 4000, gid["alb"])}
+    assert ingress("workers") == set()
+    assert ingress("valkey") == {(6379, 6379, gid["api"]), (6379, 6379, gid["workers"])}
+    assert ingress("db") == {(5432, 5432, gid["api"]), (5432, 5432, gid["workers"])}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('{"vpc_cidr": "172.31.0.0/33"}', "vpc_cidr '172.31.0.0/33' is not a CIDR block"),
+        ('{"vpc_cidr": "172.31.0.1/16"}', "has host bits set: use 172.31.0.0/16"),
+        ('{"vpc_public_subnets": [{"cidr": "172.31.0.0/20", "az": "a"}]}',
+         "vpc_public_subnets must span at least two availability zones"),
+        ('{"vpc_private_subnets": [{"cidr": "10.9.0.0/20", "az": "a"}, {"cidr": "172.31.48.0/20", "az": "b"}]}',
+         "vpc_private_subnets[0].cidr 10.9.0.0/20 is outside vpc_cidr 172.31.0.0/16"),
+        ('{"vpc_nat_mode": "sometimes"}', "vpc_nat_mode"),
+        ('{"security_groups_alb_ports": [80, 70000]}', "security_groups_alb_ports must be a non-empty list of ports"),
+        ('{"security_groups_alb_ingress_cidrs": ["0.0.0.0"]}', "not valid: 0.0.0.0"),
+        ('{"security_groups_egress": "some"}', "security_groups_egress"),
+    ],
+)
+def test_bad_input_fails_before_any_api_call(emulator, extra, message):
+    emulator.clear_recording()
+    run = run_playbook(SITE, "-e", extra, env=emulator.env(), check=False)
+    assert run.rc != 0
+    assert message in run.output, run
+    assert emulator.calls() == []
