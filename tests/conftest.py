@@ -9,6 +9,10 @@ import pytest
 from tests.emulator import Emulator
 
 REPO = Path(__file__).resolve().parent.parent
+# Unit tests import modules as Ansible loads them: ansible_collections.wanzami.infra.*
+# (collections/ holds the committed symlinks; ansible_collections is a namespace package).
+if str(REPO / "collections") not in sys.path:
+    sys.path.insert(0, str(REPO / "collections"))
 BIN = Path(sys.executable).parent
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
 

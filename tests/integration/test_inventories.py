@@ -57,7 +57,8 @@ def test_tags_name_the_environment(env):
 def test_production_reproduces_seed_000():
     names = ("wanzami_region", "vpc_name", "vpc_cidr", "vpc_public_subnets", "vpc_nat_mode", "security_groups_alb_ports",
              "security_groups_alb_ingress_cidrs", "security_groups_service_ports", "security_groups_valkey_port",
-             "security_groups_db_port", "security_groups_egress", "security_groups_name_prefix")
+             "security_groups_db_port", "security_groups_egress", "security_groups_name_prefix", "ecr_repositories",
+             "s3_envfile_region", "s3_envfile_key", "s3_envfile_media_bucket", "s3_envfile_media_region")
     prod = resolved("production", *names)
     assert prod["wanzami_region"] == "us-east-2"
     assert prod["vpc_cidr"] == "172.31.0.0/16"
@@ -70,3 +71,10 @@ def test_production_reproduces_seed_000():
     assert prod["security_groups_egress"] == "all"
     # Seed 000's names carry no environment (wanzami-cluster, wanzami-backend-alb).
     assert prod["security_groups_name_prefix"] == "wanzami"
+    assert prod["ecr_repositories"] == ["wanzami-backend"]
+    # The env file in the cluster's region, the media where it is (seed 000 §5).
+    assert (prod["s3_envfile_region"], prod["s3_envfile_key"]) == ("us-east-2", "wanzami_assets/.env")
+    assert (prod["s3_envfile_media_bucket"], prod["s3_envfile_media_region"]) == ("wanzami-bucket", "eu-north-1")
+    # Only the emulator's inventory turns the TLS-only bucket policy off.
+    for env in ("staging", "production", "all"):
+        assert "s3_envfile_tls_only" not in (REPO / "group_vars" / env).joinpath("main.yml").read_text()

@@ -6,7 +6,9 @@ import subprocess
 import pytest
 import yaml
 
-from tests.conftest import BIN, REPO, run_playbook
+from tests.conftest import BIN
+from tests.conftest import REPO
+from tests.conftest import run_playbook
 
 pytestmark = pytest.mark.system
 

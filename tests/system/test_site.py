@@ -3,8 +3,11 @@ account, provision, re-provision, dry run on the converged account, and
 bad input, each judged by what the emulator holds and the calls it received."""
 
 import pytest
+import yaml
 
+from tests.conftest import REPO
 from tests.conftest import run_playbook
+from tests.system.test_secrets import vault_values
 
 pytestmark = pytest.mark.system
 
@@ -108,6 +111,43 @@ def test_security_groups_reference_each_other_not_cidrs(emulator):
     assert ingress("db") == {(5432, 5432, gid["api"]), (5432, 5432, gid["workers"])}
 
 
+def test_registry_and_env_file_are_in_place(emulator):
+    repos = emulator.client("ecr").describe_repositories()["repositories"]
+    assert [(r["repositoryName"], r["imageTagMutability"], r["imageScanningConfiguration"]["scanOnPush"]) for r in repos] == [
+        ("wanzami-backend", "MUTABLE", True)]
+
+    s3 = emulator.client("s3")
+    bucket = f"{PREFIX}-ecs-config-us-east-2"
+    assert s3.get_bucket_location(Bucket=bucket)["LocationConstraint"] == "us-east-2"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert s3.get_bucket_location(Bucket=f"{PREFIX}-media")["LocationConstraint"] == "eu-north-1"
+
+    envfile = s3.get_object(Bucket=bucket, Key="wanzami_assets/.env")["Body"].read().decode()
+    lines = [line for line in envfile.splitlines() if line and not line.startswith("#")]
+    names = [line.split("=", 1)[0] for line in lines]
+    app = yaml.safe_load((REPO / "group_vars/all/app.yml").read_text())["wanzami_app_environment"]
+    assert names == sorted(app), "every non-secret variable, once, sorted"
+    assert "PORT=4000" in lines and "S3_REGION=eu-north-1" in lines and f"S3_BUCKET={PREFIX}-media" in lines
+    for secret in vault_values().values():
+        assert secret not in envfile
+    for name in ("JWT_ACCESS_SECRET", "SMTP_PASS", "S3_SECRET_KEY", "GOOGLE_CLIENT_SECRET", "DATABASE_URL"):
+        assert name not in names
+
+
+def test_env_file_drift_is_shown_by_a_dry_run_and_repaired(emulator):
+    s3 = emulator.client("s3")
+    bucket, key = f"{PREFIX}-ecs-config-us-east-2", "wanzami_assets/.env"
+    good = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    s3.put_object(Bucket=bucket, Key=key, Body=good.replace("DEVICE_LIMIT=4", "DEVICE_LIMIT=99").encode())
+    emulator.clear_recording()
+    dry = run_playbook(SITE, "--check", "--diff", env=emulator.env())
+    assert dry.changed == 1, dry
+    assert "-DEVICE_LIMIT=99" in dry.output and "+DEVICE_LIMIT=4" in dry.output
+    assert emulator.mutating_calls() == []
+    run_playbook(SITE, "--tags", "s3_envfile", env=emulator.env())
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode() == good
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -121,6 +161,12 @@ def test_security_groups_reference_each_other_not_cidrs(emulator):
         ('{"security_groups_alb_ports": [80, 70000]}', "security_groups_alb_ports must be a non-empty list of ports"),
         ('{"security_groups_alb_ingress_cidrs": ["0.0.0.0"]}', "not valid: 0.0.0.0"),
         ('{"security_groups_egress": "some"}', "security_groups_egress"),
+        ('{"ecr_repositories": ["Wanzami_Backend"]}', "not valid: Wanzami_Backend"),
+        ('{"s3_envfile_region": "eu-north-1"}',
+         "s3_envfile_region is eu-north-1 but the cluster runs in us-east-2 (s3_envfile_cluster_region)"),
+        ('{"wanzami_app_environment": {"PORT": "4000", "JWT_ACCESS_SECRET": "x"}}',
+         "JWT_ACCESS_SECRET is a secret (s3_envfile_secret_names) and must not be in s3_envfile_variables"),
+        ('{"wanzami_app_environment": {"bad-name": "x"}}', "bad names: bad-name"),
     ],
 )
 def test_bad_input_fails_before_any_api_call(emulator, extra, message):
