@@ -8,7 +8,8 @@ import tarfile
 import pytest
 import yaml
 
-from tests.conftest import BIN, REPO
+from tests.conftest import BIN
+from tests.conftest import REPO
 
 ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if (p / "meta" / "argument_specs.yml").exists())
 

@@ -8,7 +8,8 @@ import subprocess
 import pytest
 import yaml
 
-from tests.conftest import BIN, REPO
+from tests.conftest import BIN
+from tests.conftest import REPO
 
 ENVS = ("local", "staging", "production")
 

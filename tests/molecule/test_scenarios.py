@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from tests.conftest import BIN, REPO
+from tests.conftest import BIN
+from tests.conftest import REPO
 
 SCENARIOS = sorted(p.parent.name for p in (REPO / "molecule").glob("*/molecule.yml"))
 
