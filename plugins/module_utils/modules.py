@@ -8,7 +8,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.common import set_colle
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 WANZAMI_INFRA_COLLECTION_NAME = "wanzami.infra"
-# Kept equal to galaxy.yml's version (tests/unit/test_module_utils.py checks it).
+# Kept equal to galaxy.yml's version (tests/unit/test_elasticache_module_utils.py checks it).
 WANZAMI_INFRA_COLLECTION_VERSION = "0.1.0"
 
 

@@ -128,6 +128,8 @@ def test_registry_and_env_file_are_in_place(emulator):
     app = yaml.safe_load((REPO / "group_vars/all/app.yml").read_text())["wanzami_app_environment"]
     assert names == sorted(app), "every non-secret variable, once, sorted"
     assert "PORT=4000" in lines and "S3_REGION=eu-north-1" in lines and f"S3_BUCKET={PREFIX}-media" in lines
+    redis = next(line for line in lines if line.startswith("REDIS_URL="))
+    assert redis.startswith("REDIS_URL=rediss://") and redis.endswith(":6379")
     for secret in vault_values().values():
         assert secret not in envfile
     for name in ("JWT_ACCESS_SECRET", "SMTP_PASS", "S3_SECRET_KEY", "GOOGLE_CLIENT_SECRET", "DATABASE_URL"):
@@ -144,7 +146,9 @@ def test_env_file_drift_is_shown_by_a_dry_run_and_repaired(emulator):
     assert dry.changed == 1, dry
     assert "-DEVICE_LIMIT=99" in dry.output and "+DEVICE_LIMIT=4" in dry.output
     assert emulator.mutating_calls() == []
-    run_playbook(SITE, "--tags", "s3_envfile", env=emulator.env())
+    alone = run_playbook(SITE, "--tags", "s3_envfile", env=emulator.env(), check=False)
+    assert alone.rc != 0 and "REDIS_URL would be written empty" in alone.output, "never blank what valkey publishes"
+    run_playbook(SITE, "--tags", "valkey,s3_envfile", env=emulator.env())
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode() == good
 
 
