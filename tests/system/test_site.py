@@ -29,6 +29,8 @@ def test_dry_run_on_an_empty_account_is_read_only(emulator):
 
 
 def test_provision_then_reprovision_changes_nothing(emulator):
+    # The database password reaches SSM from ansible-vault first, as in make demo.
+    run_playbook("playbooks/secrets.yml", "--vault-password-file", "vault/local.password", env=emulator.env())
     first = run_playbook(SITE, env=emulator.env())
     assert first.changed > 0
     second = run_playbook(SITE, env=emulator.env())
@@ -109,6 +111,27 @@ def test_security_groups_reference_each_other_not_cidrs(emulator):
     assert ingress("workers") == set()
     assert ingress("valkey") == {(6379, 6379, gid["api"]), (6379, 6379, gid["workers"])}
     assert ingress("db") == {(5432, 5432, gid["api"]), (5432, 5432, gid["workers"])}
+
+
+def test_data_layer_matches_seed_000(emulator):
+    groups = {g["GroupName"]: g["GroupId"] for g in emulator.client("ec2").describe_security_groups()["SecurityGroups"]}
+    (db,) = [d for d in emulator.client("rds").describe_db_instances()["DBInstances"]
+             if d["DBInstanceIdentifier"] == f"{PREFIX}-db"]
+    assert (db["Engine"], db["DBName"], db["MasterUsername"], db["Endpoint"]["Port"]) == ("postgres", "wanzami", "wanzami", 5432)
+    assert db["StorageEncrypted"] and not db["PubliclyAccessible"]
+    assert (db["StorageType"], db["AllocatedStorage"], db["MaxAllocatedStorage"]) == ("gp3", 20, 100)
+    assert db["BackupRetentionPeriod"] == 7
+    assert [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]] == [groups[f"{PREFIX}-db"]]
+
+    # DATABASE_URL is composed from the vaulted password and stored as a secret, never in the env file.
+    url = emulator.client("ssm").get_parameter(Name="/wanzami/local/DATABASE_URL", WithDecryption=True)["Parameter"]
+    password = vault_values()["DATABASE_PASSWORD"]
+    assert url["Type"] == "SecureString"
+    assert url["Value"] == f"postgresql://wanzami:{password}@{db['Endpoint']['Address']}:5432/wanzami"
+
+    (cache,) = emulator.client("elasticache").describe_replication_groups()["ReplicationGroups"]
+    assert cache["ReplicationGroupId"] == f"{PREFIX}-cache"
+    assert cache["TransitEncryptionEnabled"] and cache["AtRestEncryptionEnabled"]
 
 
 def test_registry_and_env_file_are_in_place(emulator):
