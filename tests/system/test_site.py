@@ -159,6 +159,26 @@ def test_registry_and_env_file_are_in_place(emulator):
         assert name not in names
 
 
+def test_cluster_roles_read_exactly_what_the_tasks_need(emulator):
+    (cluster,) = emulator.client("ecs").describe_clusters(clusters=[f"{PREFIX}-cluster"], include=["SETTINGS"])["clusters"]
+    assert cluster["status"] == "ACTIVE"
+    assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
+    logs = {g["logGroupName"]: g.get("retentionInDays") for g in emulator.client("logs").describe_log_groups()["logGroups"]}
+    assert logs == {f"/ecs/{PREFIX}-backend": 7, f"/ecs/{PREFIX}-backend-workers": 7}
+
+    iam = emulator.client("iam")
+    role = f"{PREFIX}-ecs-execution"
+    statements = [s for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+                  for s in iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]["Statement"]]
+    resources = {r for s in statements for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])}
+    assert f"arn:aws:s3:::{PREFIX}-ecs-config-us-east-2/wanzami_assets/.env" in resources
+    parameters = {r.rsplit("/", 1)[-1] for r in resources if ":parameter/" in r}
+    assert parameters == {"JWT_ACCESS_SECRET", "JWT_REFRESH_SECRET", "SMTP_PASS", "S3_ACCESS_KEY", "S3_SECRET_KEY",
+                          "GOOGLE_CLIENT_SECRET", "DATABASE_URL"}
+    assert [s["Action"] for s in statements if s["Resource"] == "*"] in ([["ecr:GetAuthorizationToken"]],
+                                                                          ["ecr:GetAuthorizationToken"])
+
+
 def test_env_file_drift_is_shown_by_a_dry_run_and_repaired(emulator):
     s3 = emulator.client("s3")
     bucket, key = f"{PREFIX}-ecs-config-us-east-2", "wanzami_assets/.env"
