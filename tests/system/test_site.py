@@ -179,6 +179,56 @@ def test_cluster_roles_read_exactly_what_the_tasks_need(emulator):
                                                                           ["ecr:GetAuthorizationToken"])
 
 
+def test_services_match_seed_000(emulator):
+    groups = {g["GroupName"]: g["GroupId"] for g in emulator.client("ec2").describe_security_groups()["SecurityGroups"]}
+    ecs = emulator.client("ecs")
+    cluster = f"{PREFIX}-cluster"
+    names = [f"{PREFIX}-backend-service", f"{PREFIX}-worker-transcode-svc", f"{PREFIX}-worker-cron-svc"]
+    services = {s["serviceName"]: s for s in ecs.describe_services(cluster=cluster, services=names)["services"]}
+    assert {n: services[n]["desiredCount"] for n in names} == dict(zip(names, [2, 1, 1], strict=True))
+
+    def container(service):
+        definition = ecs.describe_task_definition(taskDefinition=services[service]["taskDefinition"])["taskDefinition"]
+        (only,) = definition["containerDefinitions"]
+        return definition, only
+
+    api_def, api = container(names[0])
+    assert api_def["family"] == f"{PREFIX}-backend-task"
+    assert (api_def["cpu"], api_def["memory"], api_def["networkMode"]) == ("512", "1024", "awsvpc")
+    assert api["portMappings"] == [{"containerPort": 4000, "hostPort": 4000, "protocol": "tcp"}]
+    assert api["healthCheck"]["command"] == ["CMD-SHELL", "wget -qO- http://localhost:4000/health || exit 1"]
+    assert api["logConfiguration"]["options"]["awslogs-group"] == f"/ecs/{PREFIX}-backend"
+    assert api["logConfiguration"]["options"]["awslogs-stream-prefix"] == "backend"
+    assert api["environmentFiles"] == [
+        {"value": f"arn:aws:s3:::{PREFIX}-ecs-config-us-east-2/wanzami_assets/.env", "type": "s3"}]
+    assert "DATABASE_URL" in {secret["name"] for secret in api["secrets"]}
+    assert services[names[0]]["healthCheckGracePeriodSeconds"] == 60
+    deployment = services[names[0]]["deploymentConfiguration"]
+    assert (deployment["minimumHealthyPercent"], deployment["maximumPercent"]) == (100, 200)
+    assert deployment["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    network = services[names[0]]["networkConfiguration"]["awsvpcConfiguration"]
+    assert network["securityGroups"] == [groups[f"{PREFIX}-api"]] and network["assignPublicIp"] == "DISABLED"
+
+    for worker, command, sizes in ((names[1], ["node", "dist/worker/transcodeWorker.js"], ("1024", "2048")),
+                                   (names[2], ["node", "dist/worker/cron.js"], ("512", "1024"))):
+        definition, only = container(worker)
+        assert only["command"] == command and (definition["cpu"], definition["memory"]) == sizes
+        assert "portMappings" not in only or only["portMappings"] == []
+        assert only["logConfiguration"]["options"]["awslogs-group"] == f"/ecs/{PREFIX}-backend-workers"
+        assert only["logConfiguration"]["options"]["awslogs-stream-prefix"] == "worker"
+        assert services[worker]["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"] == [
+            groups[f"{PREFIX}-workers"]]
+
+    elbv2 = emulator.client("elbv2")
+    (alb,) = elbv2.describe_load_balancers(Names=[f"{PREFIX}-backend-alb"])["LoadBalancers"]
+    assert alb["Scheme"] == "internet-facing" and alb["SecurityGroups"] == [groups[f"{PREFIX}-alb"]]
+    (tg,) = elbv2.describe_target_groups(Names=[f"{PREFIX}-backend-tg"])["TargetGroups"]
+    assert (tg["TargetType"], tg["Protocol"], tg["Port"], tg["HealthCheckPath"]) == ("ip", "HTTP", 4000, "/health")
+    assert (tg["HealthCheckIntervalSeconds"], tg["HealthCheckTimeoutSeconds"]) == (30, 5)
+    (listener,) = elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
+    assert (listener["Port"], listener["DefaultActions"][0]["TargetGroupArn"]) == (80, tg["TargetGroupArn"])
+
+
 def test_env_file_drift_is_shown_by_a_dry_run_and_repaired(emulator):
     s3 = emulator.client("s3")
     bucket, key = f"{PREFIX}-ecs-config-us-east-2", "wanzami_assets/.env"

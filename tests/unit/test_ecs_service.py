@@ -1,0 +1,154 @@
+"""wanzami.infra.ecs_service with the boto layer patched at the module_utils seam."""
+
+import pytest
+
+from ansible_collections.wanzami.infra.plugins.modules import ecs_service as mod
+
+SERVICE_ARN = "arn:aws:ecs:us-east-2:123456789012:service/wanzami-cluster/wanzami-backend-service"
+TG = "arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/wanzami-backend-tg/0123456789abcdef"
+DEPLOYMENT = {"minimumHealthyPercent": 100, "maximumPercent": 200,
+              "deploymentCircuitBreaker": {"enable": True, "rollback": True}}
+
+
+class FakeModule:
+    def __init__(self, check_mode=False, **params):
+        self.check_mode = check_mode
+        self.params = {
+            "name": "wanzami-backend-service", "cluster": "wanzami-cluster", "task_definition": "wanzami-backend-task:4",
+            "desired_count": 2, "launch_type": None,
+            "capacity_provider_strategy": [{"capacity_provider": "FARGATE", "weight": 1, "base": 0}],
+            "network_configuration": {"subnets": ["subnet-b", "subnet-a"], "security_groups": ["sg-api"],
+                                      "assign_public_ip": False},
+            "load_balancers": [{"target_group_arn": TG, "container_name": "api", "container_port": 4000}],
+            "health_check_grace_period_seconds": 60,
+            "deployment_configuration": {"minimum_healthy_percent": 100, "maximum_percent": 200, "circuit_breaker": True,
+                                         "rollback": True},
+            "propagate_tags": "SERVICE", "force_new_deployment": False, "tags": {"project": "wanzami"}, "purge_tags": True,
+        }
+        self.params.update(params)
+
+
+def existing(**overrides):
+    service = {
+        "serviceArn": SERVICE_ARN, "serviceName": "wanzami-backend-service", "status": "ACTIVE",
+        "taskDefinition": "arn:aws:ecs:us-east-2:123456789012:task-definition/wanzami-backend-task:4", "desiredCount": 2,
+        "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}],
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-a", "subnet-b"], "securityGroups": ["sg-api"],
+                                                         "assignPublicIp": "DISABLED"}},
+        "loadBalancers": [{"targetGroupArn": TG, "containerName": "api", "containerPort": 4000}],
+        "healthCheckGracePeriodSeconds": 60, "deploymentConfiguration": DEPLOYMENT, "propagateTags": "SERVICE",
+        "launchType": "EC2", "tags": [{"key": "project", "value": "wanzami"}], "events": [{"message": "steady"}],
+    }
+    service.update(overrides)
+    return service
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """describe returns state['reads'] in turn (the last one repeats); mutating calls are recorded."""
+    state = {"reads": [None], "calls": []}
+
+    def describe(client, cluster, name):
+        return state["reads"].pop(0) if len(state["reads"]) > 1 else state["reads"][0]
+
+    def record(name):
+        def call(client, *args, **kwargs):
+            state["calls"].append((name, args, kwargs))
+            return existing()
+        return call
+
+    monkeypatch.setattr(mod, "describe_service", describe)
+    for name in ("create_service", "update_service", "tag_resource", "untag_resource"):
+        monkeypatch.setattr(mod, name, record(name))
+    return state
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_converged_service_changes_nothing(aws, check_mode):
+    # Subnet order, an ARN for family:revision and a reported launch type are not changes.
+    aws["reads"] = [existing()]
+    changed, service, diff = mod.ensure_present(FakeModule(check_mode=check_mode), None)
+    assert not changed
+    assert aws["calls"] == []
+    assert diff == {"before": {}, "after": {}}
+    assert service["service_arn"] == SERVICE_ARN
+    assert "events" not in service
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_creates_a_missing_service_and_applies_what_the_create_dropped(aws, check_mode):
+    # An API that drops deploymentConfiguration and the grace period on create: read back and update once.
+    dropped = existing(deploymentConfiguration=None, healthCheckGracePeriodSeconds=None)
+    aws["reads"] = [None, dropped, existing()]
+    changed, service, diff = mod.ensure_present(FakeModule(check_mode=check_mode), None)
+    assert changed
+    assert diff["before"] == {}
+    assert diff["after"]["deploymentConfiguration"] == DEPLOYMENT
+    if check_mode:
+        assert aws["calls"] == []
+        assert service == {"service_name": "wanzami-backend-service"}
+    else:
+        (create, update) = aws["calls"]
+        assert create[0] == "create_service"
+        assert create[2]["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]
+        assert "launchType" not in create[2]
+        assert create[2]["deploymentConfiguration"] == DEPLOYMENT
+        assert update[0] == "update_service"
+        assert set(update[2]) == {"cluster", "service", "deploymentConfiguration", "healthCheckGracePeriodSeconds"}
+        assert service["service_arn"] == SERVICE_ARN
+
+
+def test_a_create_that_keeps_everything_is_not_followed_by_an_update(aws):
+    aws["reads"] = [None, existing()]
+    changed, _, _ = mod.ensure_present(FakeModule(), None)
+    assert changed
+    assert [c[0] for c in aws["calls"]] == ["create_service"]
+
+
+@pytest.mark.parametrize(("drift", "field"), [
+    ({"desiredCount": 1}, "desiredCount"),
+    ({"taskDefinition": "arn:aws:ecs:us-east-2:123456789012:task-definition/wanzami-backend-task:3"}, "taskDefinition"),
+    ({"deploymentConfiguration": dict(DEPLOYMENT, deploymentCircuitBreaker={"enable": False, "rollback": False})},
+     "deploymentConfiguration"),
+    ({"networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-a"], "securityGroups": ["sg-api"]}}},
+     "networkConfiguration"),
+    ({"healthCheckGracePeriodSeconds": 0}, "healthCheckGracePeriodSeconds"),
+])
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_drift_is_updated_in_one_call_with_only_what_differs(aws, drift, field, check_mode):
+    aws["reads"] = [existing(**drift)]
+    changed, _, diff = mod.ensure_present(FakeModule(check_mode=check_mode), None)
+    assert changed
+    assert list(diff["before"]) == [field] and list(diff["after"]) == [field]
+    if check_mode:
+        assert aws["calls"] == []
+    else:
+        ((name, _, params),) = aws["calls"]
+        assert name == "update_service"
+        assert set(params) == {"cluster", "service", field}
+
+
+def test_a_new_capacity_provider_strategy_forces_a_new_deployment(aws):
+    aws["reads"] = [existing()]
+    strategy = [{"capacity_provider": "FARGATE", "weight": 1, "base": 1}, {"capacity_provider": "FARGATE_SPOT", "weight": 4}]
+    changed, _, _ = mod.ensure_present(FakeModule(capacity_provider_strategy=strategy), None)
+    assert changed
+    ((name, _, params),) = aws["calls"]
+    assert name == "update_service" and params["forceNewDeployment"] is True
+    assert params["capacityProviderStrategy"][1] == {"capacityProvider": "FARGATE_SPOT", "weight": 4, "base": 0}
+
+
+def test_public_ip_without_nat_is_enabled(aws):
+    aws["reads"] = [existing()]
+    network = {"subnets": ["subnet-a", "subnet-b"], "security_groups": ["sg-api"], "assign_public_ip": True}
+    changed, _, diff = mod.ensure_present(FakeModule(network_configuration=network), None)
+    assert changed
+    assert diff["after"]["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "ENABLED"
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_tags_are_reconciled(aws, check_mode):
+    aws["reads"] = [existing(tags=[{"key": "project", "value": "wanzami"}, {"key": "owner", "value": "console"}])]
+    changed, _, _ = mod.ensure_present(FakeModule(check_mode=check_mode), None)
+    assert changed
+    assert aws["calls"] == ([] if check_mode else [("untag_resource", (SERVICE_ARN, ["owner"]), {})])
