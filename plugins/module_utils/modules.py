@@ -2,10 +2,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """The base class of every wanzami.infra module, as community.aws does it:
-AnsibleAWSModule with this collection's name and version in the user agent."""
+AnsibleAWSModule with this collection's name and version in the user agent;
+and the tag reconciliation every module shares."""
 
 from ansible_collections.amazon.aws.plugins.module_utils.common import set_collection_info
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 WANZAMI_INFRA_COLLECTION_NAME = "wanzami.infra"
 # Kept equal to galaxy.yml's version (tests/unit/test_elasticache_module_utils.py checks it).
@@ -26,3 +28,22 @@ class WanzamiInfraAWSModule(AnsibleAWSModule):
         # the `warnings` argument; every warning would come with a
         # deprecation notice.
         return False
+
+
+def apply_tags(module, current, wanted, purge_tags, tag, untag):
+    """Bring a resource's tags from current to wanted; wanted None leaves them alone.
+
+    tag(to_set) and untag(keys) make the calls; neither is called in check mode.
+    Returns changed.
+    """
+    if wanted is None:
+        return False
+    to_set, to_unset = compare_aws_tags(current, wanted, purge_tags=purge_tags)
+    if not (to_set or to_unset):
+        return False
+    if not module.check_mode:
+        if to_unset:
+            untag(to_unset)
+        if to_set:
+            tag(to_set)
+    return True

@@ -87,7 +87,6 @@ log_group:
       sample: {project: wanzami}
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.wanzami.infra.plugins.module_utils.logs import RETENTION_DAYS
 from ansible_collections.wanzami.infra.plugins.module_utils.logs import AnsibleLogsError
@@ -101,6 +100,7 @@ from ansible_collections.wanzami.infra.plugins.module_utils.logs import put_rete
 from ansible_collections.wanzami.infra.plugins.module_utils.logs import tag_log_group
 from ansible_collections.wanzami.infra.plugins.module_utils.logs import untag_log_group
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
 
 
 def settings_of(group, tags):
@@ -132,17 +132,9 @@ def ensure_retention(module, client, name, current, wanted):
 
 
 def ensure_tags(module, client, arn, current, wanted):
-    if module.params["tags"] is None:
-        return False
-    to_set, to_unset = compare_aws_tags(current, wanted, purge_tags=True)
-    if not (to_set or to_unset):
-        return False
-    if not module.check_mode:
-        if to_unset:
-            untag_log_group(client, arn, to_unset)
-        if to_set:
-            tag_log_group(client, arn, to_set)
-    return True
+    return apply_tags(module, current, None if module.params["tags"] is None else wanted, True,
+                      tag=lambda tags: tag_log_group(client, arn, tags),
+                      untag=lambda keys: untag_log_group(client, arn, keys))
 
 
 def result_of(group, name, settings):

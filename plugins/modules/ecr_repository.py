@@ -127,7 +127,6 @@ import json
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr import AnsibleECRError
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr import create_repository
@@ -142,6 +141,7 @@ from ansible_collections.wanzami.infra.plugins.module_utils.ecr import put_lifec
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr import tag_repository
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr import untag_repository
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
 
 
 def normalised(policy):
@@ -229,17 +229,9 @@ def ensure_lifecycle_policy(module, client, name, current, wanted):
 
 
 def ensure_tags(module, client, arn, current, wanted, purge):
-    if wanted is None:
-        return False
-    to_add, to_remove = compare_aws_tags(current, wanted, purge_tags=purge)
-    if not (to_add or to_remove):
-        return False
-    if not module.check_mode:
-        if to_remove:
-            untag_repository(client, arn, to_remove)
-        if to_add:
-            tag_repository(client, arn, to_add)
-    return True
+    return apply_tags(module, current, wanted, purge,
+                      tag=lambda tags: tag_repository(client, arn, tags),
+                      untag=lambda keys: untag_repository(client, arn, keys))
 
 
 def wanted_tags(current, params):

@@ -143,7 +143,6 @@ cluster:
 """
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs import AnsibleECSError
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs import create_cluster
@@ -156,6 +155,7 @@ from ansible_collections.wanzami.infra.plugins.module_utils.ecs import tag_clust
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs import untag_cluster
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs import update_cluster_settings
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
 
 MAX_WEIGHT = 1000
 MAX_BASE = 100000
@@ -292,17 +292,9 @@ def ensure_capacity_providers(module, client, cluster, current, wanted):
 
 
 def ensure_tags(module, client, arn, current, wanted):
-    if module.params["tags"] is None:
-        return False
-    to_set, to_unset = compare_aws_tags(current, wanted, purge_tags=True)
-    if not (to_set or to_unset):
-        return False
-    if not module.check_mode:
-        if to_unset:
-            untag_cluster(client, arn, to_unset)
-        if to_set:
-            tag_cluster(client, arn, to_set)
-    return True
+    return apply_tags(module, current, None if module.params["tags"] is None else wanted, True,
+                      tag=lambda tags: tag_cluster(client, arn, tags),
+                      untag=lambda keys: untag_cluster(client, arn, keys))
 
 
 def result_of(cluster, name, settings):

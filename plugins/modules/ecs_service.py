@@ -169,7 +169,6 @@ service:
 """
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import AnsibleECSServiceError
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import create_service
@@ -178,6 +177,7 @@ from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import t
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import untag_resource
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import update_service
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
 
 # The settings UpdateService can change, and the name it takes each by.
 UPDATABLE = ("taskDefinition", "desiredCount", "capacityProviderStrategy", "networkConfiguration", "loadBalancers",
@@ -282,15 +282,9 @@ def ensure_tags(module, client, service):
         return False
     current = {t["key"]: t.get("value", "") for t in service.get("tags") or []}
     wanted = {k: str(v) for k, v in module.params["tags"].items()}
-    to_set, to_unset = compare_aws_tags(current, wanted, purge_tags=module.params["purge_tags"])
-    if not (to_set or to_unset):
-        return False
-    if not module.check_mode:
-        if to_unset:
-            untag_resource(client, service["serviceArn"], to_unset)
-        if to_set:
-            tag_resource(client, service["serviceArn"], to_set)
-    return True
+    return apply_tags(module, current, wanted, module.params["purge_tags"],
+                      tag=lambda tags: tag_resource(client, service["serviceArn"], tags),
+                      untag=lambda keys: untag_resource(client, service["serviceArn"], keys))
 
 
 def result_of(service, name):

@@ -131,9 +131,9 @@ parameter_group:
 
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_TRUE
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
 from ansible_collections.wanzami.infra.plugins.module_utils.rds import SCOPES
 from ansible_collections.wanzami.infra.plugins.module_utils.rds import AnsibleRDSError
 from ansible_collections.wanzami.infra.plugins.module_utils.rds import add_tags
@@ -206,17 +206,9 @@ def managed_values(current, wanted, to_reset):
 
 
 def ensure_tags(module, client, arn, current, wanted, purge):
-    if wanted is None:
-        return False
-    to_add, to_remove = compare_aws_tags(current, wanted, purge_tags=purge)
-    if not (to_add or to_remove):
-        return False
-    if not module.check_mode:
-        if to_remove:
-            remove_tags(client, arn, to_remove)
-        if to_add:
-            add_tags(client, arn, to_add)
-    return True
+    return apply_tags(module, current, wanted, purge,
+                      tag=lambda tags: add_tags(client, arn, tags),
+                      untag=lambda keys: remove_tags(client, arn, keys))
 
 
 def tags_after(current, params):
