@@ -1,8 +1,10 @@
-"""The ElastiCache modules document themselves: ansible-doc renders them, and
-every option of their argument spec is documented with the same type,
-default, choices, aliases and suboptions (what ansible-test's validate-modules
-checks, without needing ansible-test's environment)."""
+"""Every module in plugins/modules documents itself: ansible-doc renders it, every
+option of its argument spec is documented with the same type, default, choices,
+aliases, elements and suboptions (what ansible-test's validate-modules checks,
+without its environment), and it is in the aws action group, without which
+module_defaults (region, endpoint, credentials) never reach it."""
 
+import importlib
 import json
 import subprocess
 
@@ -10,15 +12,13 @@ import pytest
 import yaml
 
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
-from ansible_collections.wanzami.infra.plugins.modules import elasticache_replication_group
-from ansible_collections.wanzami.infra.plugins.modules import elasticache_serverless
 from tests.conftest import BIN
 from tests.conftest import REPO
 
 # Documented by amazon.aws.common.modules, amazon.aws.region.modules and amazon.aws.boto3.
 FRAGMENT_OPTIONS = {"access_key", "aws_ca_bundle", "aws_config", "debug_botocore_endpoint_logs", "endpoint_url", "profile",
                     "region", "secret_key", "session_token", "validate_certs"}
-MODULES = {"elasticache_serverless": elasticache_serverless, "elasticache_replication_group": elasticache_replication_group}
+MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if not p.stem.startswith("_"))
 
 
 def documented(name):
@@ -31,10 +31,13 @@ class Captured(Exception):
     pass
 
 
-def argument_spec(module, monkeypatch):
+def argument_spec(name, monkeypatch):
+    """The module's own options, captured where main() builds the module."""
+
     def capture(self, **kwargs):
         raise Captured(kwargs)
 
+    module = importlib.import_module(f"ansible_collections.wanzami.infra.plugins.modules.{name}")
     monkeypatch.setattr(WanzamiInfraAWSModule, "__init__", capture)
     with pytest.raises(Captured) as captured:
         module.main()
@@ -56,25 +59,27 @@ def assert_same(spec, docs, path):
             assert_same(option["options"], doc.get("suboptions", {}), f"{where}.")
 
 
-@pytest.mark.parametrize("name", sorted(MODULES))
+def test_the_aws_action_group_names_exactly_our_modules():
+    runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
+    assert sorted(e for e in runtime["action_groups"]["aws"] if isinstance(e, str)) == MODULES
+
+
+@pytest.mark.parametrize("name", MODULES)
 def test_ansible_doc_renders_the_module(name):
     out = subprocess.run([str(BIN / "ansible-doc"), f"wanzami.infra.{name}"], cwd=REPO, capture_output=True, text=True,
                          check=True).stdout
     assert "EXAMPLES" in out and "RETURN VALUES" in out
 
 
-@pytest.mark.parametrize("name", sorted(MODULES))
+@pytest.mark.parametrize("name", MODULES)
 def test_every_option_is_documented_as_it_is_declared(name, monkeypatch):
-    # The module's own options; AnsibleAWSModule adds the connection ones, which
-    # amazon.aws's documentation fragments describe.
-    spec = argument_spec(MODULES[name], monkeypatch)
+    spec = argument_spec(name, monkeypatch)
     options = documented(name)["doc"]["options"]
-
     assert_same(spec, options, "")
     assert set(options) - FRAGMENT_OPTIONS == set(spec), "documented options that the module does not declare"
 
 
-@pytest.mark.parametrize("name", sorted(MODULES))
+@pytest.mark.parametrize("name", MODULES)
 def test_the_module_is_in_the_aws_action_group(name):
     runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
     assert name in runtime["action_groups"]["aws"]
