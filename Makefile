@@ -26,8 +26,12 @@ lint: venv
 	$(BIN)/ansible-lint
 	$(BIN)/ruff check .
 
+# Two workers (the machine's cores), by scope: a system journey module runs in
+# order on one worker, each molecule scenario (a class) on its own emulator.
+PYTEST_WORKERS ?= 2
+
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --numprocesses=$(PYTEST_WORKERS) --dist=loadscope $(PYTEST_ARGS)
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit tests/integration $(PYTEST_ARGS)

@@ -34,9 +34,18 @@ options:
     type: str
     required: true
   desired_count:
-    description: Tasks to keep running.
+    description:
+      - Tasks to keep running.
+      - With O(keep_desired_count), only the count a new service starts with.
     type: int
     required: true
+  keep_desired_count:
+    description:
+      - Set the desired count only when creating the service, and leave it alone afterwards.
+      - For services under Application Auto Scaling (M(wanzami.infra.ecs_service_scaling)) or scaled by hand, whose
+        count a re-run must not reset.
+    type: bool
+    default: false
   launch_type:
     description: C(FARGATE); leave out to use O(capacity_provider_strategy) (or the cluster's default).
     type: str
@@ -301,6 +310,9 @@ def ensure_present(module, client):
     wanted = wanted_service(params)
     fields = [k for k in UPDATABLE if k in wanted]
     service = describe_service(client, params["cluster"], params["name"])
+    if service is not None and params["keep_desired_count"]:
+        # The autoscaler (or a person) owns the count of a running service.
+        wanted.pop("desiredCount")
     if service is None:
         diff = {"before": {}, "after": diff_view(wanted, fields)}
         if module.check_mode:
@@ -333,6 +345,7 @@ def main():
         cluster=dict(type="str", required=True),
         task_definition=dict(type="str", required=True),
         desired_count=dict(type="int", required=True),
+        keep_desired_count=dict(type="bool", default=False),
         launch_type=dict(type="str", choices=["FARGATE", "EC2"]),
         capacity_provider_strategy=dict(type="list", elements="dict"),
         network_configuration=dict(

@@ -15,7 +15,7 @@ class FakeModule:
         self.check_mode = check_mode
         self.params = {
             "name": "wanzami-backend-service", "cluster": "wanzami-cluster", "task_definition": "wanzami-backend-task:4",
-            "desired_count": 2, "launch_type": None,
+            "desired_count": 2, "keep_desired_count": False, "launch_type": None,
             "capacity_provider_strategy": [{"capacity_provider": "FARGATE", "weight": 1, "base": 0}],
             "network_configuration": {"subnets": ["subnet-b", "subnet-a"], "security_groups": ["sg-api"],
                                       "assign_public_ip": False},
@@ -96,6 +96,26 @@ def test_creates_a_missing_service_and_applies_what_the_create_dropped(aws, chec
         assert update[0] == "update_service"
         assert set(update[2]) == {"cluster", "service", "deploymentConfiguration", "healthCheckGracePeriodSeconds"}
         assert service["service_arn"] == SERVICE_ARN
+
+
+def test_keep_desired_count_leaves_a_running_services_count_to_the_autoscaler(aws):
+    # The autoscaler moved the service to 7 tasks: a re-run must not put it back to 2.
+    aws["reads"] = [existing(desiredCount=7)]
+    changed, _, diff = mod.ensure_present(FakeModule(keep_desired_count=True), None)
+    assert not changed
+    assert aws["calls"] == []
+    # Other drift is still corrected, without the count.
+    aws["reads"] = [existing(desiredCount=7, healthCheckGracePeriodSeconds=0)]
+    changed, _, _ = mod.ensure_present(FakeModule(keep_desired_count=True), None)
+    assert changed
+    (update,) = aws["calls"]
+    assert set(update[2]) == {"cluster", "service", "healthCheckGracePeriodSeconds"}
+
+
+def test_keep_desired_count_still_creates_with_the_count(aws):
+    aws["reads"] = [None, existing()]
+    mod.ensure_present(FakeModule(keep_desired_count=True), None)
+    assert aws["calls"][0][2]["desiredCount"] == 2
 
 
 def test_a_create_that_keeps_everything_is_not_followed_by_an_update(aws):
