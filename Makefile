@@ -1,5 +1,6 @@
-# make demo  - provision (and, once it exists, release) the backend on the embedded emulator
+# make demo  - provision and release the backend on the embedded emulator
 # make test  - lint, unit, integration, system and molecule tests, from nothing
+# make bench - a release with deploy.yml against the ecs-deploy CLI, same emulator
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,7 +9,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint unit system molecule emulator-start emulator-stop clean
+.PHONY: venv demo test lint unit system molecule bench emulator-start emulator-stop docker-sandbox-start docker-sandbox-stop clean
 
 venv: $(VENV)/.installed
 
@@ -42,11 +43,29 @@ system: venv
 molecule: venv
 	$(BIN)/python -m pytest tests/molecule $(PYTEST_ARGS)
 
+# deploy.yml against ecs-deploy (installed in its own venv: its boto3 is not ours).
+BENCH_VENV := .tmp/bench-venv
+ECS_DEPLOY_VERSION := 1.17.0
+
+$(BENCH_VENV)/bin/ecs:
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet ecs-deploy==$(ECS_DEPLOY_VERSION)
+
+bench: venv $(BENCH_VENV)/bin/ecs
+	$(BIN)/python scripts/bench --ecs $(BENCH_VENV)/bin/ecs
+
 emulator-start: venv
 	$(BIN)/python scripts/emulator start
 
 emulator-stop: venv
 	$(BIN)/python scripts/emulator stop
+
+# A private dockerd and a registry on 127.0.0.1:5000 (for building releases by hand).
+docker-sandbox-start: venv
+	$(BIN)/python scripts/docker-sandbox start
+
+docker-sandbox-stop: venv
+	$(BIN)/python scripts/docker-sandbox stop
 
 clean:
 	rm -rf $(VENV) .tmp .pytest_cache .ruff_cache

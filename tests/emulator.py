@@ -97,6 +97,15 @@ class Emulator:
         self._post("/moto-api/reset")
         self.clear_recording()
 
+    def set_faults(self, **faults):
+        """Faults the emulator injects from now on (scripts/emulator_server.py): failing_images,
+        failing_commands (regular expressions); none to clear them."""
+        path = self.state_dir / "faults.json"
+        if faults:
+            path.write_text(json.dumps(faults))
+        else:
+            path.unlink(missing_ok=True)
+
     def clear_recording(self):
         self._post("/moto-api/recorder/reset-recording")
 

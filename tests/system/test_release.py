@@ -1,0 +1,277 @@
+"""The release journey on a provisioned emulator: dry run, release, re-release,
+re-provision, a failing smoke test, a circuit-breaker rollback, a failing and a
+passing migration, a held lock, two releases at once, and rollback.yml, each
+judged by what the emulator holds (task definitions, services, SSM) and the
+calls it received.
+
+The emulator rolls deployments out at once and fails the ones a test asks it
+to (scripts/emulator_server.py, Emulator.set_faults)."""
+
+import hashlib
+import json
+import os
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+
+import pytest
+
+from tests.conftest import BIN
+from tests.conftest import REPO
+from tests.conftest import run_playbook
+
+pytestmark = pytest.mark.system
+
+PREFIX = "wanzami-local"
+CLUSTER = f"{PREFIX}-cluster"
+REPOSITORY = "wanzami-backend"
+SERVICES = {f"{PREFIX}-backend-service": f"{PREFIX}-backend-task",
+            f"{PREFIX}-worker-transcode-svc": f"{PREFIX}-worker-transcode",
+            f"{PREFIX}-worker-cron-svc": f"{PREFIX}-worker-cron"}
+RECORD = "/wanzami/local/release"
+LOCK = "/wanzami/local/release-lock"
+DEPLOY = "playbooks/deploy.yml"
+ROLLBACK = "playbooks/rollback.yml"
+DIGESTS = {}
+
+
+def manifest(name):
+    def digest(text):
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": digest(name + "-config")},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": digest(name)}],
+    })
+
+
+class Health:
+    """A local HTTP server standing in for the load balancer: answers `status` after `delay` seconds."""
+
+    def __init__(self):
+        self.status, self.delay = 200, 0.0
+        health = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                time.sleep(health.delay)
+                self.send_response(health.status)
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/health"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def health():
+    server = Health()
+    yield server
+    server.server.shutdown()
+
+
+def deploy(emulator, *args, playbook=DEPLOY, check=True):
+    return run_playbook(playbook, *args, env=emulator.env(), check=check)
+
+
+def revisions(emulator):
+    """service -> family:revision it runs, and the PRIMARY deployment's."""
+    ecs = emulator.client("ecs")
+    found = ecs.describe_services(cluster=CLUSTER, services=list(SERVICES))["services"]
+    result = {}
+    for service in found:
+        primary = next(d for d in service["deployments"] if d["status"] == "PRIMARY")
+        assert primary["taskDefinition"] == service["taskDefinition"], service
+        result[service["serviceName"]] = service["taskDefinition"].split("/")[-1]
+    return result
+
+
+def image_of(emulator, family_revision):
+    definition = emulator.client("ecs").describe_task_definition(taskDefinition=family_revision)["taskDefinition"]
+    return definition["containerDefinitions"][0]["image"]
+
+
+def record(emulator):
+    return json.loads(emulator.client("ssm").get_parameter(Name=RECORD)["Parameter"]["Value"])
+
+
+def lock_exists(emulator):
+    return bool(emulator.client("ssm").get_parameters(Names=[LOCK])["Parameters"])
+
+
+def test_provision_and_push_three_images(emulator):
+    run_playbook("playbooks/secrets.yml", "--vault-password-file", "vault/local.password", env=emulator.env())
+    run_playbook("playbooks/site.yml", env=emulator.env())
+    ecr = emulator.client("ecr")
+    for tag in ("v1", "v2", "v3"):
+        pushed = ecr.put_image(repositoryName=REPOSITORY, imageManifest=manifest(f"{REPOSITORY}:{tag}"), imageTag=tag)
+        DIGESTS[tag] = pushed["image"]["imageId"]["imageDigest"]
+    assert set(revisions(emulator)) == set(SERVICES)
+
+
+def test_a_dry_run_release_only_reads(emulator):
+    before = revisions(emulator)
+    emulator.clear_recording()
+    run = deploy(emulator, "--check", "-e", "release_image_tag=v1")
+    assert run.changed > 0
+    assert emulator.mutating_calls() == []
+    assert revisions(emulator) == before
+
+
+def test_a_release_pins_the_digest_in_every_task_definition_and_moves_every_service(emulator):
+    before = revisions(emulator)
+    account = emulator.client("sts").get_caller_identity()["Account"]
+    pinned = f"{account}.dkr.ecr.us-east-2.amazonaws.com/{REPOSITORY}@{DIGESTS['v1']}"
+    ecs = emulator.client("ecs")
+    run = deploy(emulator, "-e", "release_image_tag=v1")
+    after = revisions(emulator)
+    for service, family in SERVICES.items():
+        old, new = before[service], after[service]
+        assert new.split(":")[0] == family and int(new.split(":")[1]) == int(old.split(":")[1]) + 1, (old, new)
+        was = ecs.describe_task_definition(taskDefinition=old)["taskDefinition"]
+        now = ecs.describe_task_definition(taskDefinition=new)["taskDefinition"]
+        assert now["containerDefinitions"][0]["image"] == pinned
+        # Exactly the image changed: everything else is the previous revision's.
+        for definition in (was, now):
+            definition["containerDefinitions"][0].pop("image")
+            for key in ("taskDefinitionArn", "revision", "registeredAt", "registeredBy", "deregisteredAt", "status"):
+                definition.pop(key, None)
+        assert now == was
+    saved = record(emulator)
+    assert (saved["tag"], saved["digest"], saved["image"]) == ("v1", DIGESTS["v1"], pinned)
+    assert saved["services"] == after
+    assert saved["who"] and saved["time"]
+    assert not lock_exists(emulator)
+    assert pinned in run.output
+
+
+def test_releasing_the_same_image_again_changes_nothing(emulator):
+    before = revisions(emulator)
+    emulator.clear_recording()
+    run = deploy(emulator, "-e", "release_image_tag=v1")
+    assert run.changed == 0
+    assert revisions(emulator) == before
+    # Only the lock was taken and given back.
+    assert sorted(set(emulator.mutating_calls())) == ["ssm:DeleteParameter", "ssm:PutParameter"]
+
+
+def test_provisioning_again_keeps_the_released_image(emulator):
+    before = revisions(emulator)
+    run = run_playbook("playbooks/site.yml", env=emulator.env())
+    assert run.changed == 0, run
+    assert revisions(emulator) == before
+
+
+def test_a_failing_smoke_test_puts_every_service_back(emulator, health):
+    before = revisions(emulator)
+    health.status = 500
+    run = deploy(emulator, "-e", "release_image_tag=v2", "-e", f"release_smoke_test_url={health.url}",
+                 "-e", "release_smoke_test_timeout=2", check=False)
+    health.status = 200
+    assert run.rc != 0
+    assert "smoke test" in run.output and "500" in run.output, run
+    assert "Rolled back" in run.output, run
+    assert revisions(emulator) == before
+    assert record(emulator)["tag"] == "v1"
+    assert not lock_exists(emulator)
+
+
+def test_a_deployment_the_circuit_breaker_rolled_back_is_a_failure(emulator):
+    before = revisions(emulator)
+    emulator.set_faults(failing_images=DIGESTS["v2"])
+    try:
+        run = deploy(emulator, "-e", "release_image_tag=v2", check=False)
+    finally:
+        emulator.set_faults()
+    assert run.rc != 0
+    assert "v2" in run.output and "Rolled back" in run.output, run
+    # Stable again, but on the old revision: that is a failed release.
+    assert {s: image_of(emulator, r) for s, r in revisions(emulator).items()} == \
+        {s: image_of(emulator, r) for s, r in before.items()}
+    assert record(emulator)["tag"] == "v1"
+
+
+def test_a_failing_migration_stops_the_release_before_any_service_moves(emulator):
+    before = revisions(emulator)
+    emulator.set_faults(failing_commands="migrate")
+    try:
+        run = deploy(emulator, "-e", "release_image_tag=v2", "-e",
+                     json.dumps({"release_migration_command": ["npx", "prisma", "migrate", "deploy"]}), check=False)
+    finally:
+        emulator.set_faults()
+    assert run.rc != 0
+    assert "exited with 1" in run.output, run
+    assert revisions(emulator) == before
+
+
+def test_a_passing_migration_runs_on_the_new_image_then_the_release_goes_on(emulator):
+    run = deploy(emulator, "-e", "release_image_tag=v2", "-e",
+                 json.dumps({"release_migration_command": ["npx", "prisma", "migrate", "deploy"]}))
+    assert run.changed > 0
+    ecs = emulator.client("ecs")
+    arns = ecs.list_tasks(cluster=CLUSTER)["taskArns"] + ecs.list_tasks(cluster=CLUSTER, desiredStatus="STOPPED")["taskArns"]
+    tasks = ecs.describe_tasks(cluster=CLUSTER, tasks=list(set(arns)))["tasks"]
+    # The failed migration of the test before, then this one.
+    assert len(tasks) == 2
+    (task,) = [t for t in tasks if t.get("containers", [{}])[0].get("exitCode") == 0]
+    assert task["overrides"]["containerOverrides"][0]["command"] == ["npx", "prisma", "migrate", "deploy"]
+    assert DIGESTS["v2"] in image_of(emulator, task["taskDefinitionArn"].split("/")[-1])
+    assert record(emulator)["tag"] == "v2"
+    assert all(DIGESTS["v2"] in image_of(emulator, r) for r in revisions(emulator).values())
+
+
+def test_a_held_lock_fails_the_release_and_names_its_holder(emulator):
+    before = revisions(emulator)
+    ssm = emulator.client("ssm")
+    ssm.put_parameter(Name=LOCK, Type="String", Value=json.dumps(
+        {"holder": "alice@ci-runner-7", "since": "2026-11-22T10:00:00Z", "release": "v9", "token": "x"}))
+    run = deploy(emulator, "-e", "release_image_tag=v3", check=False)
+    assert run.rc != 0
+    assert "alice@ci-runner-7" in run.output and "release_break_lock" in run.output, run
+    assert revisions(emulator) == before
+    assert lock_exists(emulator), "someone else's lock is not ours to remove"
+    run = deploy(emulator, "-e", "release_image_tag=v3", "-e", "release_break_lock=true")
+    assert record(emulator)["tag"] == "v3"
+    assert not lock_exists(emulator)
+
+
+def test_two_releases_at_once_one_fails_clearly_and_nothing_is_half_applied(emulator, health):
+    # The first release holds the lock while its smoke test takes 4 s.
+    health.delay = 4
+    env = dict(os.environ, **emulator.env(), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    first = subprocess.Popen([str(BIN / "ansible-playbook"), "-i", "inventories/local", DEPLOY, "-e", "release_image_tag=v1",
+                              "-e", f"release_smoke_test_url={health.url}"], cwd=REPO, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not lock_exists(emulator) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        second = deploy(emulator, "-e", "release_image_tag=v2", check=False)
+        first_output = first.communicate(timeout=300)[0]
+    finally:
+        health.delay = 0
+        first.kill() if first.poll() is None else None
+    assert first.returncode == 0, first_output
+    assert second.rc != 0 and "locked by" in second.output, second
+    now = revisions(emulator)
+    assert {DIGESTS["v1"]} == {image_of(emulator, r).split("@")[1] for r in now.values()}
+    assert record(emulator)["tag"] == "v1"
+
+
+def test_rollback_returns_to_the_previous_release_and_back(emulator):
+    assert record(emulator)["tag"] == "v1"
+    previous = record(emulator)["previous"]
+    assert previous["tag"] == "v3"
+    deploy(emulator, playbook=ROLLBACK)
+    assert record(emulator)["tag"] == "v3"
+    assert revisions(emulator) == previous["services"]
+    assert all(DIGESTS["v3"] in image_of(emulator, r) for r in revisions(emulator).values())
+    deploy(emulator, playbook=ROLLBACK)
+    assert record(emulator)["tag"] == "v1"
+    assert all(DIGESTS["v1"] in image_of(emulator, r) for r in revisions(emulator).values())
