@@ -275,3 +275,42 @@ def test_rollback_returns_to_the_previous_release_and_back(emulator):
     deploy(emulator, playbook=ROLLBACK)
     assert record(emulator)["tag"] == "v1"
     assert all(DIGESTS["v1"] in image_of(emulator, r) for r in revisions(emulator).values())
+
+
+def test_no_secret_value_appears_in_any_output_even_at_vvv(emulator):
+    from tests.system.test_secrets import vault_values
+
+    values = [v for v in vault_values().values() if v]
+    site = run_playbook("playbooks/site.yml", "-vvv", env=emulator.env())
+    release = deploy(emulator, "-vvv", "-e", "release_image_tag=v2")
+    back = deploy(emulator, "-vvv", playbook=ROLLBACK)
+    output = site.output + release.output + back.output
+    assert "ESTABLISH LOCAL CONNECTION" in output, "the runs were verbose"
+    # DATABASE_URL embeds the password: neither may show.
+    for value in values:
+        assert value not in output
+
+
+@pytest.mark.parametrize(
+    ("playbook", "extra", "message"),
+    [
+        (DEPLOY, {}, "give exactly one of release_image_tag"),
+        (DEPLOY, {"release_image_tag": "latest"}, "release_image_tag latest is refused"),
+        (DEPLOY, {"release_image_tag": "v1", "release_image_digest": "sha256:" + "a" * 64}, "(several given)"),
+        (DEPLOY, {"release_image_digest": "sha256:xyz"}, "must be sha256: followed by 64 lowercase hex digits"),
+        (DEPLOY, {"release_image_tag": "-bad"}, "is not a Docker tag"),
+        (DEPLOY, {"release_image_tag": "v1", "release_migration_command": ["npx", "prisma", "migrate", "deploy"],
+                  "release_migration_service": "nope"}, "release_migration_service 'nope' must be one of release_services"),
+        (DEPLOY, {"release_image_tag": "v1", "release_smoke_test_url": "ftp://example.test/"}, "release_smoke_test_url must be"),
+        (DEPLOY, {"release_image_tag": "v1", "release_keep_revisions": 1}, "must keep at least 2 revisions"),
+        (DEPLOY, {"release_image_tag": "v1", "release_wait_timeout": 0}, "must be above 0 seconds"),
+        (DEPLOY, {"release_image_tag": "v1", "release_build": True}, "release_image_build_path"),
+        (ROLLBACK, {"release_image_tag": "v1"}, "(several given)"),
+    ],
+)
+def test_bad_release_input_fails_before_any_api_call(emulator, playbook, extra, message):
+    emulator.clear_recording()
+    run = deploy(emulator, "-e", json.dumps(extra), playbook=playbook, check=False)
+    assert run.rc != 0
+    assert message in " ".join(run.output.split()), run
+    assert emulator.calls() == []

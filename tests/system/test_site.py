@@ -15,6 +15,17 @@ SITE = "playbooks/site.yml"
 PREFIX = "wanzami-local"
 
 
+def changed_tasks(run):
+    """The names of the tasks a run reports as changed."""
+    names, task = [], None
+    for line in run.output.splitlines():
+        if line.startswith("TASK ["):
+            task = line[6:line.rindex("]")]
+        elif line.startswith("changed: ") and task and (not names or names[-1] != task):
+            names.append(task)
+    return names
+
+
 def by_name(items):
     return {next(t["Value"] for t in item.get("Tags", []) if t["Key"] == "Name"): item for item in items}
 
@@ -243,6 +254,39 @@ def test_env_file_drift_is_shown_by_a_dry_run_and_repaired(emulator):
     assert alone.rc != 0 and "REDIS_URL would be written empty" in alone.output, "never blank what valkey publishes"
     run_playbook(SITE, "--tags", "valkey,s3_envfile", env=emulator.env())
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode() == good
+
+
+def test_drift_in_a_rule_a_count_and_an_env_value_is_shown_exactly_and_repaired(emulator):
+    ec2, ecs, s3 = emulator.client("ec2"), emulator.client("ecs"), emulator.client("s3")
+    (api,) = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{PREFIX}-api"]}])["SecurityGroups"]
+    bucket, key = f"{PREFIX}-ecs-config-us-east-2", "wanzami_assets/.env"
+    good = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    # Behind the playbook's back: SSH open to the world, the cron worker scaled to 3, an env value changed.
+    ec2.authorize_security_group_ingress(GroupId=api["GroupId"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ecs.update_service(cluster=f"{PREFIX}-cluster", service=f"{PREFIX}-worker-cron-svc", desiredCount=3)
+    s3.put_object(Bucket=bucket, Key=key, Body=good.replace("DEVICE_LIMIT=4", "DEVICE_LIMIT=99").encode())
+    emulator.clear_recording()
+    dry = run_playbook(SITE, "--check", "--diff", env=emulator.env())
+    assert emulator.mutating_calls() == []
+    # Exactly three tasks would change: the group's rules, the service, the env file; each with a diff.
+    assert dry.changed == 3, changed_tasks(dry)
+    changed_items = [line for line in dry.output.splitlines() if line.startswith("changed: ")]
+    assert any(f"{PREFIX}-api" in line for line in changed_items), changed_items
+    assert any(f"{PREFIX}-worker-cron-svc" in line for line in changed_items), changed_items
+    assert "22" in dry.output and "0.0.0.0/0" in dry.output
+    assert "desiredCount" in dry.output
+    assert "-DEVICE_LIMIT=99" in dry.output and "+DEVICE_LIMIT=4" in dry.output
+    repair = run_playbook(SITE, env=emulator.env())
+    # The same three, plus the upload: a dry run stops at rendering the env file, which shows the diff.
+    upload = "wanzami.infra.s3_envfile : Env file | Upload it where ECS reads it"
+    assert sorted(changed_tasks(repair)) == sorted(changed_tasks(dry) + [upload]), (changed_tasks(dry), changed_tasks(repair))
+    (api,) = ec2.describe_security_groups(GroupIds=[api["GroupId"]])["SecurityGroups"]
+    assert not [p for p in api["IpPermissions"] if p.get("FromPort") == 22]
+    (cron,) = ecs.describe_services(cluster=f"{PREFIX}-cluster", services=[f"{PREFIX}-worker-cron-svc"])["services"]
+    assert cron["desiredCount"] == 1
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode() == good
+    assert run_playbook(SITE, env=emulator.env()).changed == 0
 
 
 @pytest.mark.parametrize(
