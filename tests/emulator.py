@@ -97,6 +97,12 @@ class Emulator:
         self._post("/moto-api/reset")
         self.clear_recording()
 
+    def push_image(self, repository, tag):
+        """Put an image into the emulator's ECR under tag (scripts/emulator push-image); returns its digest."""
+        result = subprocess.run([sys.executable, str(SCRIPT), "push-image", repository, tag, "--port", str(self.port)],
+                                capture_output=True, text=True, check=True)
+        return result.stdout.strip()
+
     def set_faults(self, **faults):
         """Faults the emulator injects from now on (scripts/emulator_server.py): failing_images,
         failing_commands (regular expressions); none to clear them."""

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Prepare step: seed 000's three services on revision 1 (image :latest), and wanzami-local-backend:v1 in ECR."""
 
-import hashlib
-import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import boto3
 
+ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-2"
 PREFIX = "wanzami-local"
 SERVICES = {f"{PREFIX}-backend-service": (f"{PREFIX}-backend-task", None),
@@ -18,11 +21,9 @@ def main():
     account = sts.get_caller_identity()["Account"]
     repository = "wanzami-backend"
     ecr.create_repository(repositoryName=repository)
-    layer = "sha256:" + hashlib.sha256(b"v1").hexdigest()
-    ecr.put_image(repositoryName=repository, imageTag="v1", imageManifest=json.dumps({
-        "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": layer},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": layer}]}))
+    # The emulator's ECR has no registry to push to: scripts/emulator puts the image in.
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "emulator"), "push-image", repository, "v1",
+                    "--port", os.environ["WANZAMI_EMULATOR_PORT"]], check=True, capture_output=True)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
