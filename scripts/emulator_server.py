@@ -19,6 +19,14 @@ be seen to finish (or fail). Here:
     {"failing_commands": REGEX} a RunTask whose container command override
         matches ends with exit code 1 (a failing migration).
 
+And ElastiCache deletes the way AWS's does, so that a teardown can wait for it:
+
+- A deleted replication group is described once more as `deleting`, then is
+  gone (ReplicationGroupNotFoundFault), as on AWS after a few minutes; moto
+  keeps it `deleting` forever.
+- DeleteCacheSubnetGroup, which moto 5.2.5 does not implement: the group goes,
+  unless a replication group still uses it (CacheSubnetGroupInUse).
+
 Nothing else changes; every other request is moto's own.
 """
 
@@ -27,8 +35,12 @@ import re
 import sys
 from pathlib import Path
 
+from moto.core.responses import EmptyResult
 from moto.core.utils import utcnow
 from moto.ecs import models
+from moto.elasticache import exceptions as elasticache_errors
+from moto.elasticache import models as elasticache_models
+from moto.elasticache import responses as elasticache_responses
 from moto.moto_api._internal import mock_random
 from moto.server import main as moto_main
 
@@ -125,6 +137,40 @@ def run_task(self, *args, **kwargs):
 models.EC2ContainerServiceBackend.create_service = create_service
 models.EC2ContainerServiceBackend.update_service = update_service
 models.EC2ContainerServiceBackend.run_task = run_task
+
+
+_describe_replication_groups = elasticache_models.ElastiCacheBackend.describe_replication_groups
+
+
+def describe_replication_groups(self, replication_group_id=None):
+    """What moto holds; a group that was `deleting` already goes after this answer."""
+    groups = _describe_replication_groups(self, replication_group_id)
+    for group in groups:
+        if group.status == "deleting":
+            self.replication_groups.pop(group.replication_group_id, None)
+    return groups
+
+
+class CacheSubnetGroupInUse(elasticache_errors.ElastiCacheException):
+    code = "CacheSubnetGroupInUse"
+
+    def __init__(self, name):
+        super().__init__(f"Cache subnet group {name} is currently in use by a cache cluster.")
+
+
+def delete_cache_subnet_group(self):
+    backend = self.elasticache_backend
+    name = self._get_param("CacheSubnetGroupName")
+    if name not in backend.cache_subnet_groups:
+        raise elasticache_errors.CacheSubnetGroupNotFound(name)
+    if any(getattr(g, "cache_subnet_group_name", None) == name for g in backend.replication_groups.values()):
+        raise CacheSubnetGroupInUse(name)
+    backend.cache_subnet_groups.pop(name)
+    return EmptyResult()
+
+
+elasticache_models.ElastiCacheBackend.describe_replication_groups = describe_replication_groups
+elasticache_responses.ElastiCacheResponse.delete_cache_subnet_group = delete_cache_subnet_group
 
 if __name__ == "__main__":
     sys.exit(moto_main(sys.argv[1:]))

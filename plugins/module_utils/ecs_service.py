@@ -63,6 +63,22 @@ def register_task_definition(client, **params):
     return definition
 
 
+@TaskDefinitionErrorHandler.common_error_handler("list task definitions")
+@AWSRetry.jittered_backoff()
+def list_active_task_definitions(client, family):
+    """ARNs of the family's ACTIVE revisions, newest first. ListTaskDefinitions takes a family prefix, so
+    revisions of other families that start with this one's name are left out here."""
+    pages = client.get_paginator("list_task_definitions").paginate(familyPrefix=family, status="ACTIVE", sort="DESC")
+    arns = pages.build_full_result().get("taskDefinitionArns", [])
+    return [arn for arn in arns if arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family]
+
+
+@TaskDefinitionErrorHandler.common_error_handler("deregister task definition")
+@AWSRetry.jittered_backoff()
+def deregister_task_definition(client, arn):
+    client.deregister_task_definition(taskDefinition=arn)
+
+
 @ECSServiceErrorHandler.list_error_handler("describe service", default_value=None)
 @AWSRetry.jittered_backoff()
 def describe_service(client, cluster, name):
@@ -70,6 +86,14 @@ def describe_service(client, cluster, name):
     services = client.describe_services(cluster=cluster, services=[name], include=["TAGS"])["services"]
     active = [s for s in services if s.get("status") == "ACTIVE"]
     return active[0] if active else None
+
+
+@ECSServiceErrorHandler.list_error_handler("describe service", default_value=None)
+@AWSRetry.jittered_backoff()
+def describe_service_in_any_status(client, cluster, name):
+    """The service as it is (ACTIVE, DRAINING or INACTIVE), or None when neither it nor its cluster exists."""
+    services = client.describe_services(cluster=cluster, services=[name])["services"]
+    return services[0] if services else None
 
 
 @ECSServiceErrorHandler.common_error_handler("create service")
@@ -82,6 +106,14 @@ def create_service(client, **params):
 @AWSRetry.jittered_backoff()
 def update_service(client, **params):
     return client.update_service(**params)["service"]
+
+
+@ECSServiceErrorHandler.deletion_error_handler("delete service")
+@AWSRetry.jittered_backoff()
+def delete_service(client, cluster, name):
+    """Delete with force: ECS stops whatever tasks are left. False when it was gone already."""
+    client.delete_service(cluster=cluster, service=name, force=True)
+    return True
 
 
 @ECSServiceErrorHandler.common_error_handler("tag resource")

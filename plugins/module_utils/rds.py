@@ -34,6 +34,7 @@ SCOPES = {
         "create": "create_db_parameter_group",
         "modify": "modify_db_parameter_group",
         "reset": "reset_db_parameter_group",
+        "delete": "delete_db_parameter_group",
         "name_key": "DBParameterGroupName",
         "groups_key": "DBParameterGroups",
         "group_key": "DBParameterGroup",
@@ -45,6 +46,7 @@ SCOPES = {
         "create": "create_db_cluster_parameter_group",
         "modify": "modify_db_cluster_parameter_group",
         "reset": "reset_db_cluster_parameter_group",
+        "delete": "delete_db_cluster_parameter_group",
         "name_key": "DBClusterParameterGroupName",
         "groups_key": "DBClusterParameterGroups",
         "group_key": "DBClusterParameterGroup",
@@ -112,6 +114,15 @@ def create_parameter_group(client, scope, name, family, description, tags):
     if tags:
         request["Tags"] = ansible_dict_to_boto3_tag_list(tags)
     return getattr(client, names["create"])(**request)[names["group_key"]]
+
+
+# A group is "in use" until the database that used it is gone: retried like a throttle.
+@ParameterGroupErrorHandler.deletion_error_handler("delete parameter group")
+@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBParameterGroupState", "InvalidDBParameterGroupStateFault"])
+def delete_parameter_group(client, scope, name):
+    names = SCOPES[scope]
+    getattr(client, names["delete"])(**{names["name_key"]: name})
+    return True
 
 
 @RDSErrorHandler.common_error_handler("modify parameters")

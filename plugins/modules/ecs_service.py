@@ -16,7 +16,9 @@ description:
     does not show yet, so that the first run leaves it as asked and a second run reports no change.
   - M(community.aws.ecs_service) 10.0.0 compares C(deploymentConfiguration) as ECS echoes it and has no diff;
     this module compares each managed field as ECS normalises it (subnets and groups as sets, omitted zeros).
-  - Never deletes a service and never waits for a deployment; C(deploy.yml) waits.
+  - Never waits for a deployment; C(deploy.yml) waits.
+  - With O(state=absent), scales the service to zero, deletes it with force and waits until ECS reports it
+    C(INACTIVE); a service that is C(DRAINING) already is only waited for.
   - Supports check mode (no mutating call) and C(--diff).
 author:
   - Wanzami infrastructure team
@@ -29,16 +31,28 @@ options:
     description: Cluster name or ARN.
     type: str
     required: true
-  task_definition:
-    description: C(family:revision) or a task definition ARN.
+  state:
+    description:
+      - C(present) creates or updates the service.
+      - C(absent) scales it to zero, deletes it (with force, so that ECS stops what is left) and waits up to
+        O(wait_timeout) seconds until it is C(INACTIVE). A missing service, or a missing cluster, is absent already.
     type: str
-    required: true
+    choices: [present, absent]
+    default: present
+  wait_timeout:
+    description:
+      - With O(state=absent), seconds to wait until the service is C(INACTIVE) (its tasks have stopped); C(0) does
+        not wait. The module fails when the time is up.
+    type: int
+    default: 600
+  task_definition:
+    description: C(family:revision) or a task definition ARN. Required when O(state=present).
+    type: str
   desired_count:
     description:
-      - Tasks to keep running.
+      - Tasks to keep running. Required when O(state=present).
       - With O(keep_desired_count), only the count a new service starts with.
     type: int
-    required: true
   keep_desired_count:
     description:
       - Set the desired count only when creating the service, and leave it alone afterwards.
@@ -152,11 +166,20 @@ EXAMPLES = r"""
     deployment_configuration:
       minimum_healthy_percent: 100
       maximum_percent: 200
+
+- name: Delete a service (scaled to zero first) and wait until its tasks have stopped
+  wanzami.infra.ecs_service:
+    name: wanzami-staging-worker-cron-svc
+    cluster: wanzami-staging-cluster
+    state: absent
+    wait_timeout: 600
 """
 
 RETURN = r"""
 service:
-  description: The service after the run (in check mode, as it is, with the wanted settings in C(diff)).
+  description:
+    - The service after the run (in check mode, as it is, with the wanted settings in C(diff)).
+    - With O(state=absent), only C(service_name) and C(status) (C(INACTIVE), or the status it would leave in check mode).
   returned: always
   type: dict
   contains:
@@ -177,16 +200,23 @@ service:
       sample: 2
 """
 
+import time
+
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import AnsibleECSServiceError
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import create_service
+from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import delete_service
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import describe_service
+from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import describe_service_in_any_status
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import tag_resource
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import untag_resource
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import update_service
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
+
+# Seconds between two reads while waiting for a deleted service to become INACTIVE.
+POLL_INTERVAL = 5
 
 # The settings UpdateService can change, and the name it takes each by.
 UPDATABLE = ("taskDefinition", "desiredCount", "capacityProviderStrategy", "networkConfiguration", "loadBalancers",
@@ -339,12 +369,52 @@ def ensure_present(module, client):
     return changed, result_of(service, params["name"]), diff
 
 
+def wait_inactive(module, client):
+    """Until the service is INACTIVE (or gone); fails after wait_timeout seconds."""
+    params = module.params
+    deadline = time.monotonic() + params["wait_timeout"]
+    while True:
+        service = describe_service_in_any_status(client, params["cluster"], params["name"])
+        if service is None or service.get("status") == "INACTIVE":
+            return
+        if time.monotonic() >= deadline:
+            module.fail_json(msg=(f"Service {params['name']} is still {service.get('status')} after {params['wait_timeout']} s"
+                                  f" ({service.get('runningCount', 0)} tasks running); its tasks may take longer to stop:"
+                                  " run again to keep waiting, or raise wait_timeout."))
+        time.sleep(POLL_INTERVAL)
+
+
+def ensure_absent(module, client):
+    """Scale to zero, delete with force, wait until INACTIVE. A DRAINING service is only waited for."""
+    params = module.params
+    service = describe_service_in_any_status(client, params["cluster"], params["name"])
+    status = (service or {}).get("status", "INACTIVE")
+    gone = {"service_name": params["name"], "status": "INACTIVE"}
+    if status == "INACTIVE":
+        return False, gone, {"before": {}, "after": {}}
+    before = {"status": status, "desiredCount": service.get("desiredCount")}
+    changed = status == "ACTIVE"
+    if module.check_mode:
+        return changed, {"service_name": params["name"], "status": status if not changed else "INACTIVE"}, {
+            "before": before, "after": {}}
+    if changed:
+        if service.get("desiredCount"):
+            # No new task starts, and the load balancer drains the old ones, before the service goes.
+            update_service(client, cluster=params["cluster"], service=params["name"], desiredCount=0)
+        delete_service(client, params["cluster"], params["name"])
+    if params["wait_timeout"] > 0:
+        wait_inactive(module, client)
+    return changed, gone, {"before": before, "after": {}}
+
+
 def main():
     argument_spec = dict(
         name=dict(type="str", required=True),
         cluster=dict(type="str", required=True),
-        task_definition=dict(type="str", required=True),
-        desired_count=dict(type="int", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        wait_timeout=dict(type="int", default=600),
+        task_definition=dict(type="str"),
+        desired_count=dict(type="int"),
         keep_desired_count=dict(type="bool", default=False),
         launch_type=dict(type="str", choices=["FARGATE", "EC2"]),
         capacity_provider_strategy=dict(type="list", elements="dict"),
@@ -384,10 +454,14 @@ def main():
         argument_spec=argument_spec,
         supports_check_mode=True,
         mutually_exclusive=[("launch_type", "capacity_provider_strategy")],
+        required_if=[("state", "present", ("task_definition", "desired_count"))],
     )
     client = module.client("ecs")
     try:
-        changed, service, diff = ensure_present(module, client)
+        if module.params["state"] == "absent":
+            changed, service, diff = ensure_absent(module, client)
+        else:
+            changed, service, diff = ensure_present(module, client)
     except AnsibleECSServiceError as e:
         module.fail_json_aws_error(e)
     module.exit_json(changed=changed, service=service, diff=diff)

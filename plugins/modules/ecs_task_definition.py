@@ -10,13 +10,15 @@ short_description: Register an ECS task definition revision only when it differs
 version_added: 0.1.0
 description:
   - Compares the wanted task definition with the latest C(ACTIVE) revision of its family and registers a
-    new revision only when they differ. Old revisions are never deregistered, so a rollback can always
-    go back to one.
+    new revision only when they differ. Old revisions are never deregistered with O(state=present), so a
+    rollback can always go back to one.
   - The comparison ignores what ECS fills in by itself (C(cpu=0) on a container, empty lists, C(essential=true),
     a port mapping's C(protocol=tcp) and C(hostPort) equal to its C(containerPort), a health check's default
     interval, timeout and retries), so a second run with the same input registers nothing.
   - M(community.aws.ecs_taskdefinition) 10.0.0 compares revisions in ways that re-register or fail on what
     M(community.aws.ecs_taskdefinition_info) returns, which is why this collection's roles use this module.
+  - With O(state=absent), deregisters every C(ACTIVE) revision of the family (an environment's teardown);
+    ECS keeps deregistered revisions C(INACTIVE), where running tasks and services can no longer start from them.
   - Supports check mode (no mutating call) and C(--diff) (the latest revision and the wanted one).
 author:
   - Wanzami infrastructure team
@@ -25,12 +27,19 @@ options:
     description: Task definition family, for example C(wanzami-backend-task).
     type: str
     required: true
+  state:
+    description:
+      - C(present) registers a new revision when the wanted one differs from the latest.
+      - C(absent) deregisters every C(ACTIVE) revision of the family; nothing is called when it has none.
+    type: str
+    choices: [present, absent]
+    default: present
   container_definitions:
     description:
       - The containers, in the ECS API's own spelling (camelCase keys, as in C(register-task-definition) JSON).
+      - Required when O(state=present).
     type: list
     elements: dict
-    required: true
   cpu:
     description: Task CPU units, for example C(512). Fargate accepts only some cpu and memory pairs.
     type: str
@@ -86,6 +95,11 @@ EXAMPLES = r"""
             awslogs-region: us-east-2
             awslogs-stream-prefix: worker
   register: cron_task
+
+- name: Deregister every ACTIVE revision of a family (teardown)
+  wanzami.infra.ecs_task_definition:
+    family: wanzami-staging-worker-cron
+    state: absent
 """
 
 RETURN = r"""
@@ -94,7 +108,7 @@ task_definition:
     - The latest revision after the run, in snake_case (container definitions keep the API's spelling).
     - In check mode, when a revision would be registered, the current one (or only the family) with
       C(would_register=true).
-  returned: always
+  returned: when O(state=present)
   type: dict
   contains:
     task_definition_arn:
@@ -117,6 +131,12 @@ task_definition:
       description: The containers as ECS holds them.
       type: list
       elements: dict
+deregistered:
+  description: C(family:revision) of every revision deregistered (in check mode, that would be), newest first.
+  returned: when O(state=absent)
+  type: list
+  elements: str
+  sample: [wanzami-worker-cron:4, wanzami-worker-cron:3]
 """
 
 import copy
@@ -125,7 +145,9 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import AnsibleECSServiceError
+from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import deregister_task_definition
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import describe_task_definition
+from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import list_active_task_definitions
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import register_task_definition
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import tag_resource
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import untag_resource
@@ -244,10 +266,23 @@ def ensure_present(module, client):
     return True, result_of(registered, params["family"]), diff
 
 
+def ensure_absent(module, client):
+    """Deregister every ACTIVE revision of the family; returns (changed, deregistered family:revision list, diff)."""
+    family = module.params["family"]
+    arns = list_active_task_definitions(client, family)
+    revisions = [arn.rsplit("/", 1)[-1] for arn in arns]
+    if not module.check_mode:
+        for arn in arns:
+            deregister_task_definition(client, arn)
+    return bool(arns), revisions, {"before": {"family": family, "active_revisions": revisions},
+                                   "after": {"family": family, "active_revisions": []}}
+
+
 def main():
     argument_spec = dict(
         family=dict(type="str", required=True),
-        container_definitions=dict(type="list", elements="dict", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        container_definitions=dict(type="list", elements="dict"),
         cpu=dict(type="str"),
         memory=dict(type="str"),
         network_mode=dict(type="str", choices=["awsvpc", "bridge", "host", "none"], default="awsvpc"),
@@ -258,11 +293,21 @@ def main():
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
-    module = WanzamiInfraAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = WanzamiInfraAWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_if=[("state", "present", ("container_definitions",))],
+    )
+    client = module.client("ecs")
+    if module.params["state"] == "absent":
+        try:
+            changed, deregistered, diff = ensure_absent(module, client)
+        except AnsibleECSServiceError as e:
+            module.fail_json_aws_error(e)
+        module.exit_json(changed=changed, deregistered=deregistered, diff=diff)
     missing = [c.get("name", "?") for c in module.params["container_definitions"] if not c.get("name") or not c.get("image")]
     if missing:
         module.fail_json(msg=f"Every container definition needs a name and an image: {', '.join(missing)}")
-    client = module.client("ecs")
     try:
         changed, definition, diff = ensure_present(module, client)
     except AnsibleECSServiceError as e:

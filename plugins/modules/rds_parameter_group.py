@@ -22,8 +22,9 @@ description:
     the module with the parameter's name rather than being ignored.
   - The family of an existing group cannot change (AWS has no call for it); the module fails and
     says so. Give the new family a new group name instead.
-  - Deleting a group is left to M(amazon.aws.rds_instance_param_group) and
-    M(amazon.aws.rds_cluster_param_group) with C(state=absent).
+  - With O(state=absent), deletes the group (an environment's teardown). M(amazon.aws.rds_instance_param_group)
+    with C(state=absent) reports a missing group as present on emulators that answer an empty list rather than
+    C(DBParameterGroupNotFound), and fails deleting it.
 author:
   - Wanzami infrastructure team
 options:
@@ -31,6 +32,13 @@ options:
     description: Name of the parameter group (letters, digits and hyphens, starting with a letter).
     type: str
     required: true
+  state:
+    description:
+      - C(present) creates the group when it is missing and sets its parameters and tags.
+      - C(absent) deletes it; a group still used by a database that is being deleted is retried for a while.
+    type: str
+    choices: [present, absent]
+    default: present
   scope:
     description:
       - C(instance) manages a DB parameter group (RDS instances, and the instances of an Aurora
@@ -40,9 +48,8 @@ options:
     default: instance
   family:
     description:
-      - Parameter group family, for example C(postgres16) or C(aurora-postgresql16).
+      - Parameter group family, for example C(postgres16) or C(aurora-postgresql16). Required when O(state=present).
     type: str
-    required: true
   description:
     description: Description used when the group is created; AWS cannot change it afterwards.
     type: str
@@ -92,11 +99,18 @@ EXAMPLES = r"""
     family: aurora-postgresql16
     parameters:
       rds.force_ssl: true
+
+- name: Delete a parameter group once no database uses it
+  wanzami.infra.rds_parameter_group:
+    name: wanzami-staging-db-postgres16
+    state: absent
 """
 
 RETURN = r"""
 parameter_group:
-  description: The group as it is after the run (as it would be, in check mode).
+  description:
+    - The group as it is after the run (as it would be, in check mode).
+    - With O(state=absent), only its C(name) and C(scope).
   returned: always
   type: dict
   contains:
@@ -138,6 +152,7 @@ from ansible_collections.wanzami.infra.plugins.module_utils.rds import SCOPES
 from ansible_collections.wanzami.infra.plugins.module_utils.rds import AnsibleRDSError
 from ansible_collections.wanzami.infra.plugins.module_utils.rds import add_tags
 from ansible_collections.wanzami.infra.plugins.module_utils.rds import create_parameter_group
+from ansible_collections.wanzami.infra.plugins.module_utils.rds import delete_parameter_group
 from ansible_collections.wanzami.infra.plugins.module_utils.rds import describe_parameter_group
 from ansible_collections.wanzami.infra.plugins.module_utils.rds import describe_parameters
 from ansible_collections.wanzami.infra.plugins.module_utils.rds import list_tags
@@ -283,21 +298,42 @@ def ensure_present(module, client):
     return changed, result, {"before": before, "after": after}
 
 
+def ensure_absent(module, client):
+    """Returns (changed, parameter_group, diff)."""
+    scope, name = module.params["scope"], module.params["name"]
+    group = describe_parameter_group(client, scope, name)
+    result = {"name": name, "scope": scope}
+    if group is None:
+        return False, result, {"before": {}, "after": {}}
+    before = {"family": group["DBParameterGroupFamily"], "description": group.get("Description", "")}
+    if not module.check_mode:
+        delete_parameter_group(client, scope, name)
+    return True, result, {"before": before, "after": {}}
+
+
 def main():
     argument_spec = dict(
         name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
         scope=dict(type="str", choices=["instance", "cluster"], default="instance"),
-        family=dict(type="str", required=True),
+        family=dict(type="str"),
         description=dict(type="str"),
         parameters=dict(type="dict"),
         purge_parameters=dict(type="bool", default=False),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
-    module = WanzamiInfraAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = WanzamiInfraAWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_if=[("state", "present", ("family",))],
+    )
     client = module.client("rds")
     try:
-        changed, group, diff = ensure_present(module, client)
+        if module.params["state"] == "absent":
+            changed, group, diff = ensure_absent(module, client)
+        else:
+            changed, group, diff = ensure_present(module, client)
     except AnsibleRDSError as e:
         module.fail_json_aws_error(e)
     result = dict(changed=changed, parameter_group=group)

@@ -172,3 +172,100 @@ def test_tags_are_reconciled(aws, check_mode):
     changed, _, _ = mod.ensure_present(FakeModule(check_mode=check_mode), None)
     assert changed
     assert aws["calls"] == ([] if check_mode else [("untag_resource", (SERVICE_ARN, ["owner"]), {})])
+
+
+class Failed(Exception):
+    pass
+
+
+class AbsentModule(FakeModule):
+    def __init__(self, check_mode=False, **params):
+        super().__init__(check_mode=check_mode, **{"state": "absent", "wait_timeout": 600, **params})
+
+    def fail_json(self, **kwargs):
+        raise Failed(kwargs["msg"])
+
+
+@pytest.fixture
+def gone(monkeypatch):
+    """describe (any status) returns state['reads'] in turn (the last one repeats); deletions are recorded."""
+    state = {"reads": [None], "calls": []}
+
+    def describe(client, cluster, name):
+        return state["reads"].pop(0) if len(state["reads"]) > 1 else state["reads"][0]
+
+    def record(name):
+        def call(client, *args, **kwargs):
+            state["calls"].append((name, args, kwargs))
+            return True
+        return call
+
+    monkeypatch.setattr(mod, "describe_service_in_any_status", describe)
+    monkeypatch.setattr(mod, "update_service", record("update_service"))
+    monkeypatch.setattr(mod, "delete_service", record("delete_service"))
+    monkeypatch.setattr(mod, "time", Clock())
+    return state
+
+
+class Clock:
+    """time for the module: every sleep moves the clock on, nothing really waits."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_running_service_is_scaled_to_zero_deleted_and_waited_for(gone, check_mode):
+    gone["reads"] = [existing(), existing(status="DRAINING"), existing(status="INACTIVE")]
+    changed, service, diff = mod.ensure_absent(AbsentModule(check_mode=check_mode), None)
+    assert changed
+    assert service == {"service_name": "wanzami-backend-service", "status": "INACTIVE"}
+    assert diff == {"before": {"status": "ACTIVE", "desiredCount": 2}, "after": {}}
+    if check_mode:
+        assert gone["calls"] == []
+    else:
+        assert gone["calls"] == [
+            ("update_service", (), {"cluster": "wanzami-cluster", "service": "wanzami-backend-service", "desiredCount": 0}),
+            ("delete_service", ("wanzami-cluster", "wanzami-backend-service"), {})]
+        assert gone["reads"] == [existing(status="INACTIVE")], "read until INACTIVE"
+
+
+def test_a_service_at_zero_is_deleted_without_an_update(gone):
+    gone["reads"] = [existing(desiredCount=0), None]
+    changed, _, _ = mod.ensure_absent(AbsentModule(), None)
+    assert changed
+    assert [c[0] for c in gone["calls"]] == ["delete_service"]
+
+
+@pytest.mark.parametrize("status", [None, "INACTIVE"])
+def test_a_missing_or_inactive_service_changes_nothing(gone, status):
+    # A missing cluster reads as a missing service (describe answers None).
+    gone["reads"] = [existing(status=status) if status else None]
+    changed, service, diff = mod.ensure_absent(AbsentModule(), None)
+    assert not changed and gone["calls"] == []
+    assert diff == {"before": {}, "after": {}}
+
+
+def test_a_draining_service_is_only_waited_for(gone):
+    gone["reads"] = [existing(status="DRAINING"), existing(status="DRAINING"), existing(status="INACTIVE")]
+    changed, _, _ = mod.ensure_absent(AbsentModule(), None)
+    assert not changed and gone["calls"] == []
+    assert gone["reads"] == [existing(status="INACTIVE")]
+
+
+def test_the_wait_is_bounded_and_says_what_is_left(gone):
+    gone["reads"] = [existing(), existing(status="DRAINING", runningCount=1)]
+    with pytest.raises(Failed, match=r"wanzami-backend-service is still DRAINING after 60 s \(1 tasks running\)"):
+        mod.ensure_absent(AbsentModule(wait_timeout=60), None)
+
+
+def test_no_wait_with_a_zero_timeout(gone):
+    gone["reads"] = [existing(), existing(status="DRAINING")]
+    changed, _, _ = mod.ensure_absent(AbsentModule(wait_timeout=0), None)
+    assert changed and [c[0] for c in gone["calls"]] == ["update_service", "delete_service"]

@@ -138,3 +138,45 @@ def test_only_tags_changed_tags_the_latest_revision_in_place(aws, check_mode):
     else:
         assert aws["calls"] == [("tag_resource", (ARN.format(4), {"environment": "production"}))]
     assert definition["family_revision"] == "wanzami-backend-task:4"
+
+
+@pytest.fixture
+def revisions(monkeypatch):
+    """list_active_task_definitions answers state['active']; deregistrations are recorded."""
+    state = {"active": [], "calls": []}
+    monkeypatch.setattr(mod, "list_active_task_definitions", lambda client, family: list(state["active"]))
+    monkeypatch.setattr(mod, "deregister_task_definition", lambda client, arn: state["calls"].append(arn))
+    return state
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_absent_deregisters_every_active_revision(revisions, check_mode):
+    revisions["active"] = [ARN.format(5), ARN.format(4), ARN.format(2)]
+    changed, deregistered, diff = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent"), None)
+    assert changed
+    assert deregistered == ["wanzami-backend-task:5", "wanzami-backend-task:4", "wanzami-backend-task:2"]
+    assert diff["after"] == {"family": "wanzami-backend-task", "active_revisions": []}
+    assert revisions["calls"] == ([] if check_mode else revisions["active"])
+
+
+def test_absent_without_active_revisions_changes_nothing(revisions):
+    assert mod.ensure_absent(FakeModule(state="absent"), None)[:2] == (False, [])
+    assert revisions["calls"] == []
+
+
+def test_only_the_family_itself_is_listed_not_the_ones_it_prefixes():
+    class Paginator:
+        def paginate(self, **kwargs):
+            assert kwargs == {"familyPrefix": "wanzami-backend-task", "status": "ACTIVE", "sort": "DESC"}
+            return self
+
+        def build_full_result(self):
+            return {"taskDefinitionArns": [ARN.format(3), ARN.replace("task:", "task-old:").format(9)]}
+
+    class Client:
+        def get_paginator(self, name):
+            assert name == "list_task_definitions"
+            return Paginator()
+
+    from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import list_active_task_definitions
+    assert list_active_task_definitions(Client(), "wanzami-backend-task") == [ARN.format(3)]

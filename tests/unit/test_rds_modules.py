@@ -270,3 +270,23 @@ def test_a_missing_database_is_a_change_in_check_mode_and_an_error_otherwise(db)
     assert changed and secret == {}
     with pytest.raises(Failed, match="DB instance wanzami-db does not exist"):
         secret_mod.ensure_managed(secret_module(), None, "instance", "wanzami-db")
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_absent_deletes_an_existing_group(rds, monkeypatch, check_mode):
+    rds["group"] = existing_group()
+    deleted = []
+    monkeypatch.setattr(group_mod, "delete_parameter_group", lambda client, scope, name: deleted.append((scope, name)))
+    changed, group, diff = group_mod.ensure_absent(group_module(check_mode=check_mode, state="absent", family=None), None)
+    assert changed
+    assert group == {"name": "wanzami-db-postgres16", "scope": "instance"}
+    assert diff == {"before": {"family": "postgres16", "description": "wanzami-db parameters (postgres16)"}, "after": {}}
+    assert deleted == ([] if check_mode else [("instance", "wanzami-db-postgres16")])
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_absent_on_a_missing_group_changes_nothing(rds, monkeypatch, check_mode):
+    # Also what an emulator's empty answer to DescribeDBParameterGroups reads as.
+    monkeypatch.setattr(group_mod, "delete_parameter_group", lambda *args: pytest.fail("nothing to delete"))
+    changed, _, diff = group_mod.ensure_absent(group_module(check_mode=check_mode, state="absent", scope="cluster"), None)
+    assert not changed and diff == {"before": {}, "after": {}}
