@@ -6,19 +6,16 @@ Prints every fact that does not hold and exits 1, or prints what it checked.
 
 import json
 import sys
+from pathlib import Path
 
 import boto3
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "resources"))
+from checks import Checks  # noqa: E402 - molecule/resources is not a package
+
 REGION = "us-east-2"
 PREFIX = "wanzami-local"
-failures = []
-checked = []
-
-
-def check(what, ok, got=None):
-    checked.append(what)
-    if not ok:
-        failures.append(f"{what}: got {json.dumps(got, default=str)}")
+check = Checks()
 
 
 def by_tag(subnets, tier):
@@ -139,11 +136,7 @@ def main():
               ((definition["cpu"], definition["memory"]), definition["requiresCompatibilities"], container.get("command"))
               == (size, ["FARGATE"], ["node", "dist/scripts/run-job.js", job]), definition)
 
-    for line in checked:
-        print(f"ok  {line}")
-    for line in failures:
-        print(f"NOT {line}")
-    return 1 if failures else 0
+    return check.report()
 
 
 if __name__ == "__main__":

@@ -4,8 +4,12 @@ image, pinned by v1's digest; the release record says so; the lock is free. Exit
 
 import json
 import sys
+from pathlib import Path
 
 import boto3
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "resources"))
+from checks import Checks  # noqa: E402 - molecule/resources is not a package
 from prepare import PREFIX
 from prepare import REGION
 from prepare import SERVICES
@@ -17,13 +21,7 @@ def main():
     repository = "wanzami-backend"
     digest = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": "v1"}])["imageDetails"][0]["imageDigest"]
     pinned = f"{account}.dkr.ecr.{REGION}.amazonaws.com/{repository}@{digest}"
-    failures, checked = [], []
-
-    def check(what, ok, got):
-        checked.append(what)
-        if not ok:
-            failures.append(f"{what}: got {json.dumps(got, default=str)}")
-
+    check = Checks()
     found = ecs.describe_services(cluster=f"{PREFIX}-cluster", services=list(SERVICES))["services"]
     services = {s["serviceName"]: s for s in found}
     for name, (family, _command) in SERVICES.items():
@@ -44,11 +42,7 @@ def main():
     check("the record lists every service's revision",
           record["services"] == {name: f"{family}:2" for name, (family, _) in SERVICES.items()}, record["services"])
     check("the lock is free", not ssm.get_parameters(Names=["/wanzami/local/release-lock"])["Parameters"], "lock held")
-    for line in checked:
-        print(f"ok  {line}")
-    for line in failures:
-        print(f"NOT {line}")
-    return 1 if failures else 0
+    return check.report()
 
 
 if __name__ == "__main__":

@@ -204,6 +204,7 @@ import time
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
+from ansible_collections.wanzami.infra.plugins.module_utils.ecs import ecs_tag_dict
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import AnsibleECSServiceError
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import create_service
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import delete_service
@@ -319,9 +320,8 @@ def update_params(params, wanted, fields):
 def ensure_tags(module, client, service):
     if module.params["tags"] is None:
         return False
-    current = {t["key"]: t.get("value", "") for t in service.get("tags") or []}
     wanted = {k: str(v) for k, v in module.params["tags"].items()}
-    return apply_tags(module, current, wanted, module.params["purge_tags"],
+    return apply_tags(module, ecs_tag_dict(service.get("tags")), wanted, module.params["purge_tags"],
                       tag=lambda tags: tag_resource(client, service["serviceArn"], tags),
                       untag=lambda keys: untag_resource(client, service["serviceArn"], keys))
 

@@ -142,8 +142,9 @@ deregistered:
 import copy
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
+from ansible_collections.wanzami.infra.plugins.module_utils.ecs import ecs_tag_dict
+from ansible_collections.wanzami.infra.plugins.module_utils.ecs import ecs_tag_list
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import AnsibleECSServiceError
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import deregister_task_definition
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import describe_task_definition
@@ -152,6 +153,7 @@ from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import r
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import tag_resource
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import untag_resource
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
 
 HEALTH_CHECK_DEFAULTS = {"interval": 30, "timeout": 5, "retries": 3, "startPeriod": 0}
 
@@ -234,18 +236,16 @@ def result_of(definition, family, would_register=False):
 def ensure_tags(module, client, definition):
     if module.params["tags"] is None:
         return False
-    current = {t["key"]: t.get("value", "") for t in definition.get("tags") or []}
+    arn = definition["taskDefinitionArn"]
+    current = ecs_tag_dict(definition.get("tags"))
     wanted = {k: str(v) for k, v in module.params["tags"].items()}
-    to_set, to_unset = compare_aws_tags(current, wanted, purge_tags=module.params["purge_tags"])
-    if not (to_set or to_unset):
-        return False
-    if not module.check_mode:
-        if to_unset:
-            untag_resource(client, definition["taskDefinitionArn"], to_unset)
-        if to_set:
-            tag_resource(client, definition["taskDefinitionArn"], to_set)
-        definition["tags"] = [{"key": k, "value": v} for k, v in sorted({**current, **to_set}.items()) if k not in to_unset]
-    return True
+    changed = apply_tags(module, current, wanted, module.params["purge_tags"],
+                         tag=lambda tags: tag_resource(client, arn, tags),
+                         untag=lambda keys: untag_resource(client, arn, keys))
+    if changed and not module.check_mode:
+        # The result shows the tags as they are now.
+        definition["tags"] = ecs_tag_list(wanted if module.params["purge_tags"] else {**current, **wanted})
+    return changed
 
 
 def ensure_present(module, client):

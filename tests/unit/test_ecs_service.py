@@ -43,9 +43,9 @@ def existing(**overrides):
     return service
 
 
-@pytest.fixture
-def aws(monkeypatch):
-    """describe returns state['reads'] in turn (the last one repeats); mutating calls are recorded."""
+def fake_ecs(monkeypatch, describe_name, mutating, answer):
+    """describe_name returns state['reads'] in turn (the last one repeats); the mutating calls are recorded
+    and return answer()."""
     state = {"reads": [None], "calls": []}
 
     def describe(client, cluster, name):
@@ -54,13 +54,19 @@ def aws(monkeypatch):
     def record(name):
         def call(client, *args, **kwargs):
             state["calls"].append((name, args, kwargs))
-            return existing()
+            return answer()
         return call
 
-    monkeypatch.setattr(mod, "describe_service", describe)
-    for name in ("create_service", "update_service", "tag_resource", "untag_resource"):
+    monkeypatch.setattr(mod, describe_name, describe)
+    for name in mutating:
         monkeypatch.setattr(mod, name, record(name))
     return state
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    return fake_ecs(monkeypatch, "describe_service", ("create_service", "update_service", "tag_resource", "untag_resource"),
+                    existing)
 
 
 @pytest.mark.parametrize("check_mode", [True, False])
@@ -188,23 +194,9 @@ class AbsentModule(FakeModule):
 
 @pytest.fixture
 def gone(monkeypatch):
-    """describe (any status) returns state['reads'] in turn (the last one repeats); deletions are recorded."""
-    state = {"reads": [None], "calls": []}
-
-    def describe(client, cluster, name):
-        return state["reads"].pop(0) if len(state["reads"]) > 1 else state["reads"][0]
-
-    def record(name):
-        def call(client, *args, **kwargs):
-            state["calls"].append((name, args, kwargs))
-            return True
-        return call
-
-    monkeypatch.setattr(mod, "describe_service_in_any_status", describe)
-    monkeypatch.setattr(mod, "update_service", record("update_service"))
-    monkeypatch.setattr(mod, "delete_service", record("delete_service"))
+    """The same for state absent: describe in any status; updates and deletions recorded; no real waiting."""
     monkeypatch.setattr(mod, "time", Clock())
-    return state
+    return fake_ecs(monkeypatch, "describe_service_in_any_status", ("update_service", "delete_service"), lambda: True)
 
 
 class Clock:
