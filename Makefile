@@ -32,7 +32,7 @@ lint: venv
 PYTEST_WORKERS ?= 2
 
 test: lint
-	$(BIN)/python -m pytest --numprocesses=$(PYTEST_WORKERS) --dist=loadscope $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --numprocesses=$(PYTEST_WORKERS) --dist=loadscope --durations=30 $(PYTEST_ARGS)
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit tests/integration $(PYTEST_ARGS)

@@ -75,6 +75,12 @@ class ParameterErrorHandler(ReleaseErrorHandler):
         return is_boto3_error_code("ParameterNotFound")
 
 
+class LoadBalancerErrorHandler(ReleaseErrorHandler):
+    @classmethod
+    def _is_missing(cls):
+        return is_boto3_error_code("LoadBalancerNotFound")
+
+
 class ClusterErrorHandler(ReleaseErrorHandler):
     @classmethod
     def _is_missing(cls):
@@ -93,6 +99,16 @@ def describe_image(client, repository, image_id, registry_id=None):
         params["registryId"] = registry_id
     details = client.describe_images(**params).get("imageDetails") or []
     return details[0] if details else None
+
+
+# amazon.aws.elb_application_lb_info 10.1.2 crashes ("'NoneType' object is not iterable") on a name that does not
+# exist, which is every dry run of a new environment: the release finds its load balancer itself.
+@LoadBalancerErrorHandler.list_error_handler("describe load balancers", default_value=None)
+@AWSRetry.jittered_backoff()
+def load_balancer_dns_name(client, name):
+    """The DNS name of the load balancer called name, or None when there is none."""
+    found = client.describe_load_balancers(Names=[name]).get("LoadBalancers") or []
+    return found[0]["DNSName"] if found else None
 
 
 @ReleaseErrorHandler.common_error_handler("get caller identity")
@@ -299,7 +315,11 @@ def validate(params):
             return f"migration.timeout must be greater than 0: got {migration['timeout']}"
     smoke = params.get("smoke_test")
     if smoke:
-        if not re.match(r"^https?://[^/\s]+", smoke["url"] or ""):
+        if bool(smoke.get("url")) == bool(smoke.get("load_balancer")):
+            return "smoke_test needs exactly one of url and load_balancer"
+        if smoke.get("load_balancer") and not (smoke.get("path") or "").startswith("/"):
+            return f"smoke_test.path must start with '/': got {smoke.get('path')!r}"
+        if smoke.get("url") and not re.match(r"^https?://[^/\s]+", smoke["url"]):
             return f"smoke_test.url must be an http:// or https:// URL: got {smoke['url']!r}"
         if not 100 <= smoke["status"] <= 599:
             return f"smoke_test.status must be an HTTP status (100-599): got {smoke['status']}"
@@ -402,16 +422,21 @@ class Release:
         self.lock_holder = None
         self.migration = {}
         self.smoke = {}
+        self.smoke_url = None
         self.written = {}
         self.pruned = []
         self.changed = False
         self.rolled_back = False
+        # Check mode only: what a real run would stop at because it does not exist yet (an image not pushed, an
+        # environment not provisioned). A dry run reports these instead of failing; anything wrong fails it.
+        self.blockers = []
 
     # --- the run
 
     def run(self):
         if not self.to_previous:
             self.resolve_image()
+        self.resolve_smoke_url()
         if self.module.check_mode:
             if self.params.get("lock_parameter"):
                 holder = self.read_lock()
@@ -419,7 +444,10 @@ class Release:
             if self.to_previous:
                 self.read_record()
             self.plan()
-            self.changed = any(i.changes for i in self.items)
+            for blocker in self.blockers:
+                self.module.warn(f"a real run would fail now: {blocker}")
+            # A run that would fail changes nothing.
+            self.changed = not self.blockers and any(i.changes for i in self.items)
             return self.result()
         self.take_lock()
         try:
@@ -454,7 +482,8 @@ class Release:
             "services": {i.name: i.view(self.module.check_mode) for i in self.items if i.kind == "service"},
             "scheduled_tasks": {i.name: i.view(self.module.check_mode) for i in self.items if i.kind == "scheduled_task"},
             "migration": self.migration, "smoke_test": self.smoke, "record": self.written, "lock_holder": self.lock_holder,
-            "pruned": self.pruned, "rolled_back": self.rolled_back, "duration": round(monotonic() - self.started, 1),
+            "pruned": self.pruned, "rolled_back": self.rolled_back, "blockers": self.blockers,
+            "duration": round(monotonic() - self.started, 1),
         }
 
     def diff(self):
@@ -471,6 +500,12 @@ class Release:
     def fail(self, msg, **extra):
         raise ReleaseError(msg, rolled_back=self.rolled_back, release=self.release_view(), **extra)
 
+    def missing(self, msg):
+        """Something the release needs does not exist yet: a failure, except in check mode, where it is reported."""
+        if not self.module.check_mode:
+            self.fail(msg)
+        self.blockers.append(msg)
+
     # --- 2. the image
 
     def resolve_image(self):
@@ -482,15 +517,31 @@ class Release:
         details = describe_image(self.clients["ecr"], self.repository, image_id, registry_id)
         if not details:
             shown = f"{self.repository}:{self.tag}" if self.tag else f"{self.repository}@{self.digest}"
-            self.fail(f"image {shown} is not in ECR repository {self.repository} in {self.module.region}: push it first "
-                      "(or set release_build=true)")
-        self.digest = details["imageDigest"]
+            self.missing(f"image {shown} is not in ECR repository {self.repository} in {self.module.region}: push it first "
+                         "(or set release_build=true)")
+        else:
+            self.digest = details["imageDigest"]
         if not self.registry:
             identity = get_caller_identity(self.clients["sts"])
             partition = identity["Arn"].split(":")[1]
             suffix = ".amazonaws.com.cn" if partition == "aws-cn" else ".amazonaws.com"
             self.registry = f"{identity['Account']}.dkr.ecr.{self.module.region}{suffix}"
-        self.image = f"{self.registry}/{self.repository}@{self.digest}"
+        # Not pushed yet (check mode only): the plan shows the tag it would pin.
+        self.image = f"{self.registry}/{self.repository}" + (f"@{self.digest}" if self.digest else f":{self.tag}")
+
+    def resolve_smoke_url(self):
+        """The smoke test's URL; through a load balancer found by name, before anything changes."""
+        smoke = self.params.get("smoke_test")
+        if not smoke:
+            return
+        if smoke.get("url"):
+            self.smoke_url = smoke["url"]
+            return
+        dns_name = load_balancer_dns_name(self.clients["elbv2"], smoke["load_balancer"])
+        if not dns_name:
+            self.missing(f"load balancer {smoke['load_balancer']} does not exist: the smoke test goes through it")
+            return
+        self.smoke_url = f"http://{dns_name}{smoke['path']}"
 
     def is_ours(self, image):
         base = f"{self.registry}/{self.repository}"
@@ -588,7 +639,8 @@ class Release:
         self.record = record
         if self.to_previous:
             if record is None:
-                self.fail(f"to_previous: there is no release record {name}: nothing to go back to")
+                self.missing(f"to_previous: there is no release record {name}: nothing to go back to")
+                return
             previous = record.get("previous") or {}
             if not previous.get("services") and not previous.get("scheduled_tasks"):
                 self.fail(f"to_previous: the release record {name} has no previous release to go back to")
@@ -601,27 +653,32 @@ class Release:
         ecs = self.clients["ecs"]
         found = describe_services(ecs, self.cluster, self.services)
         if found is None:
-            self.fail(f"cluster {self.cluster} does not exist")
-        missing = [s for s in self.services if s not in found]
-        if missing:
-            self.fail(f"services not found (or not ACTIVE) in cluster {self.cluster}: {', '.join(missing)}")
+            self.missing(f"cluster {self.cluster} does not exist")
+            return
+        absent = [s for s in self.services if s not in found]
+        if absent:
+            self.missing(f"services not found (or not ACTIVE) in cluster {self.cluster}: {', '.join(absent)}")
         foreign = [f"{s} ({found[s]['deploymentController']['type']})" for s in self.services
-                   if (found[s].get("deploymentController") or {}).get("type", "ECS") != "ECS"]
+                   if s in found and (found[s].get("deploymentController") or {}).get("type", "ECS") != "ECS"]
         if foreign:
             self.fail("services with a deployment controller other than ECS cannot be released by UpdateService: "
                       + ", ".join(foreign))
-        self.items = [Item("service", s, found[s]["taskDefinition"], service=found[s]) for s in self.services]
+        self.items = [Item("service", s, found[s]["taskDefinition"], service=found[s]) for s in self.services if s in found]
         problems = []
         for rule in self.rules:
             targets = [t for t in list_targets_by_rule(self.clients["events"], rule) if t.get("EcsParameters")]
+            if not targets:
+                self.missing(f"scheduled task rule {rule} does not exist or has no ECS target")
+                continue
             if len(targets) != 1:
-                problems.append(f"scheduled task rule {rule} has {len(targets)} ECS targets (it must exist and have exactly one)")
+                problems.append(f"scheduled task rule {rule} has {len(targets)} ECS targets (it must have exactly one)")
                 continue
             self.items.append(Item("scheduled_task", rule, targets[0]["EcsParameters"]["TaskDefinitionArn"], target=targets[0]))
         if problems:
             self.fail("; ".join(problems))
         if self.to_previous:
-            self.plan_previous()
+            if self.previous is not None:
+                self.plan_previous()
         else:
             self.plan_image()
 
@@ -658,8 +715,9 @@ class Release:
             item.before_images = [c["image"] for c in containers if c["name"] in item.containers]
             item.needs_pinning = any(image != self.image for image in item.before_images)
         migration = self.params.get("migration")
-        if migration and migration.get("container") and not problems:
-            item = self.item("service", migration["service"])
+        migrated = [i for i in self.items if i.kind == "service" and i.name == (migration or {}).get("service")]
+        if migration and migration.get("container") and migrated and not problems:
+            item = migrated[0]
             names = [c["name"] for c in item.definition.get("containerDefinitions") or []]
             if migration["container"] not in names:
                 problems.append(f"migration.container {migration['container']} is not a container of {ref(item.previous_arn)} "
@@ -812,7 +870,7 @@ class Release:
         smoke = self.params.get("smoke_test")
         if not smoke:
             return
-        url, want = smoke["url"], smoke["status"]
+        url, want = self.smoke_url, smoke["status"]
         deadline = monotonic() + smoke["timeout"]
         while True:
             remaining = deadline - monotonic()

@@ -130,13 +130,23 @@ options:
     type: float
     default: 10
   smoke_test:
-    description: An HTTP GET that must answer O(smoke_test.status) once every service finished its rollout.
+    description:
+      - An HTTP GET that must answer O(smoke_test.status) once every service finished its rollout.
+      - Give exactly one of O(smoke_test.url) and O(smoke_test.load_balancer).
     type: dict
     suboptions:
       url:
-        description: C(http://) or C(https://) URL, for example the ALB's C(/health).
+        description: C(http://) or C(https://) URL.
         type: str
-        required: true
+      load_balancer:
+        description:
+          - Name of the load balancer to GET C(http://<its DNS name><path>) through, found before anything changes.
+            A load balancer that does not exist fails the release there (in check mode, RV(release.blockers)).
+        type: str
+      path:
+        description: The path, with O(smoke_test.load_balancer).
+        type: str
+        default: /
       status:
         description: The status that passes.
         type: int
@@ -192,7 +202,8 @@ extends_documentation_fragment:
 notes:
   - Check mode is read-only; it resolves the image, reads the lock (its holder is returned in
     RV(release.lock_holder)), reads the services, task definitions and targets, and reports what would change in
-    C(diff); it takes no lock and makes no mutating call.
+    C(diff); it takes no lock and makes no mutating call. What does not exist yet (image, cluster, services, rules,
+    record) is reported in RV(release.blockers) instead of failing, so a dry run works on an empty account.
   - The previous revision of every service and scheduled task is never deregistered, so a rollback (automatic, or
     with O(to_previous=true)) always has somewhere to go.
   - A rollback points each service back at the revision it ran before the release with C(UpdateService) and waits
@@ -203,7 +214,8 @@ notes:
     ecs:DescribeTaskDefinition, ecs:RegisterTaskDefinition, ecs:UpdateService, ecs:RunTask, ecs:DescribeTasks,
     ecs:ListTaskDefinitions, ecs:DeregisterTaskDefinition, ecs:TagResource, iam:PassRole on the task roles,
     events:ListTargetsByRule and events:PutTargets (with O(scheduled_tasks)), ssm:GetParameter, ssm:PutParameter
-    and ssm:DeleteParameter (with O(lock_parameter) or O(record_parameter)).
+    and ssm:DeleteParameter (with O(lock_parameter) or O(record_parameter)), elasticloadbalancing:DescribeLoadBalancers
+    (with O(smoke_test.load_balancer)).
 """
 
 EXAMPLES = r"""
@@ -220,7 +232,8 @@ EXAMPLES = r"""
       service: wanzami-backend-service
       command: [npx, prisma, migrate, deploy]
     smoke_test:
-      url: "http://{{ alb_dns_name }}/health"
+      load_balancer: wanzami-alb
+      path: /health
     lock_parameter: /wanzami/production/release-lock
     break_lock: "{{ release_break_lock | default(false) | bool }}"
     record_parameter: /wanzami/production/release
@@ -293,6 +306,16 @@ release:
       description: The revisions deregistered (C(family:revision)).
       type: list
       elements: str
+    blockers:
+      description:
+        - Check mode only. What a real run would stop at because it does not exist yet, each also given as a warning
+          with C(changed=false); the dry run reports them instead of failing, so it can run before the first site.yml
+          or push. An image not in ECR, a cluster, service or scheduled task rule that does not exist, no release
+          record to go back to. Anything that exists but is wrong (a service on another deployment controller, a task
+          definition without a container of O(repository)) fails check mode too.
+      type: list
+      elements: str
+      sample: ["cluster wanzami-cluster does not exist"]
     rolled_back:
       description: Whether a failed release was rolled back (also returned at the top level of a failure).
       type: bool
@@ -346,11 +369,15 @@ def main():
         smoke_test=dict(
             type="dict",
             options=dict(
-                url=dict(type="str", required=True),
+                url=dict(type="str"),
+                load_balancer=dict(type="str"),
+                path=dict(type="str", default="/"),
                 status=dict(type="int", default=200),
                 timeout=dict(type="int", default=60),
                 interval=dict(type="float", default=5),
             ),
+            mutually_exclusive=[["url", "load_balancer"]],
+            required_one_of=[["url", "load_balancer"]],
         ),
         rollback_on_failure=dict(type="bool", default=True),
         record_parameter=dict(type="str"),

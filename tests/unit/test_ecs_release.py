@@ -29,6 +29,9 @@ NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-a", "subnet-b"], "securit
                                    "assignPublicIp": "DISABLED"}}
 XRAY = "public.ecr.aws/xray/aws-xray-daemon:3.3.7"
 HELD = {"holder": "ana@laptop", "since": "2024-06-01T10:00:00Z", "release": "v1", "token": "theirs"}
+SMOKE = {"url": "http://wanzami-alb-123.us-east-2.elb.amazonaws.com/health", "status": 200, "timeout": 60, "interval": 5.0}
+SMOKE_THROUGH_ALB = {"url": None, "load_balancer": "wanzami-alb", "path": "/health", "status": 200, "timeout": 60,
+                     "interval": 5.0}
 MUTATING = {"put_parameter", "delete_parameter", "register_task_definition", "update_service", "put_targets", "run_task",
             "deregister_task_definition"}
 
@@ -115,6 +118,7 @@ class FakeAWS:
         self.rollouts = {}  # service -> list of behaviours, one used per UpdateService (default: complete)
         self.migration = {"exit_code": 0, "polls": 3, "reason": None}
         self.http = [200]
+        self.load_balancers = {"wanzami-alb": "wanzami-alb-123.us-east-2.elb.amazonaws.com"}
         self.on_update = None
         self.deployments = 0
 
@@ -143,6 +147,11 @@ class FakeAWS:
         self.record("describe_image", repository=repository, image_id=image_id)
         digest = self.images.get(image_id.get("imageTag")) or image_id.get("imageDigest")
         return {"imageDigest": digest} if digest in self.images.values() else None
+
+    def load_balancer_dns_name(self, client, name):
+        assert client == "elbv2-client"
+        self.record("load_balancer_dns_name", name=name)
+        return self.load_balancers.get(name)
 
     def get_caller_identity(self, client):
         assert client == "sts-client"
@@ -173,6 +182,8 @@ class FakeAWS:
     def describe_services(self, client, cluster, names):
         assert client == "ecs-client" and cluster == CLUSTER
         self.record("describe_services", names=list(names))
+        if self.services is None:  # no cluster
+            return None
         found = {}
         for name in names:
             svc = self.services.get(name)
@@ -297,7 +308,7 @@ def aws(monkeypatch):
     for name in ("describe_image", "get_caller_identity", "get_parameter", "put_parameter", "delete_parameter",
                  "describe_services", "describe_task_definition", "register_task_definition", "update_service", "run_task",
                  "describe_tasks", "list_task_definitions", "deregister_task_definition", "list_targets_by_rule", "put_targets",
-                 "http_status", "monotonic", "sleep"):
+                 "load_balancer_dns_name", "http_status", "monotonic", "sleep"):
         monkeypatch.setattr(rel, name, getattr(fake, name))
     return fake
 
@@ -353,6 +364,10 @@ def on_pinned_revisions(aws):
      "smoke_test.url must be an http:// or https:// URL"),
     ({"smoke_test": {"url": "http://alb/health", "status": 2000, "timeout": 60, "interval": 5.0}},
      "smoke_test.status must be an HTTP status (100-599)"),
+    ({"smoke_test": {**SMOKE_THROUGH_ALB, "path": "health"}},
+     "smoke_test.path must start with '/': got 'health'"),
+    ({"smoke_test": {"url": "http://alb/health", "load_balancer": "wanzami-alb", "path": "/", "status": 200, "timeout": 60,
+                     "interval": 5.0}}, "smoke_test needs exactly one of url and load_balancer"),
 ])
 def test_invalid_options_fail_before_any_aws_call(aws, monkeypatch, params, message):
     module = FakeModule(**params)
@@ -491,6 +506,70 @@ def test_check_mode_of_a_converged_environment_reports_no_change(aws):
     assert aws.mutating() == []
 
 
+def empty_account(aws):
+    """What a dry run before the first site.yml finds: no image, no cluster, no rule, no record, no load balancer."""
+    aws.images, aws.services, aws.targets, aws.definitions, aws.load_balancers = {}, None, {}, {}, {}
+
+
+def test_check_mode_on_an_empty_account_reports_what_a_run_would_stop_at_instead_of_failing(aws):
+    empty_account(aws)
+    result, module = run(aws, check_mode=True, smoke_test=SMOKE_THROUGH_ALB)
+    assert aws.mutating() == []
+    assert not result["changed"], "a run that would fail changes nothing"
+    blockers = ["image wanzami-backend:v2 is not in ECR repository wanzami-backend in us-east-2: push it first "
+                "(or set release_build=true)", "load balancer wanzami-alb does not exist: the smoke test goes through it",
+                f"cluster {CLUSTER} does not exist"]
+    assert result["release"]["blockers"] == blockers
+    assert module.warnings == [f"a real run would fail now: {b}" for b in blockers]
+    assert result["release"]["image"] == f"{REPO}:v2"
+    assert result["release"]["services"] == {}
+
+
+def test_check_mode_before_the_first_push_plans_the_tag_and_names_the_missing_image(aws):
+    aws.images = {}
+    result, _ = run(aws, check_mode=True)
+    assert aws.mutating() == []
+    assert not result["changed"]
+    assert result["release"]["blockers"] == ["image wanzami-backend:v2 is not in ECR repository wanzami-backend in us-east-2: "
+                                             "push it first (or set release_build=true)"]
+    assert result["diff"]["after"] == {n: f"{REPO}:v2" for n in [*SERVICES, RULE]}
+
+
+def test_check_mode_names_missing_services_and_rules_and_plans_the_rest(aws):
+    del aws.services["wanzami-worker-cron-service"]
+    aws.targets = {}
+    result, _ = run(aws, check_mode=True)
+    assert aws.mutating() == []
+    assert result["release"]["blockers"] == [
+        f"services not found (or not ACTIVE) in cluster {CLUSTER}: wanzami-worker-cron-service",
+        f"scheduled task rule {RULE} does not exist or has no ECS target"]
+    assert sorted(result["release"]["services"]) == ["wanzami-backend-service", "wanzami-worker-service"]
+
+
+def test_check_mode_still_fails_on_what_is_wrong_rather_than_absent(aws):
+    aws.definitions["wanzami-worker-task:2"]["containerDefinitions"][0]["image"] = f"{REGISTRY}/wanzami-frontend:latest"
+    module = FakeModule(check_mode=True)
+    with pytest.raises(rel.ReleaseError) as raised:
+        rel.Release(module, rel.Clients(module)).run()
+    assert "no container of wanzami-worker-task:2 runs an image of" in raised.value.msg
+    assert aws.mutating() == []
+
+
+def test_a_real_run_on_an_empty_account_fails_at_the_missing_cluster_after_the_image(aws):
+    empty_account(aws)
+    aws.images = {"v2": DIGEST}
+    error, _ = failure(aws)
+    assert error.msg == f"cluster {CLUSTER} does not exist"
+    assert LOCK not in aws.parameters
+
+
+def test_rollback_in_check_mode_without_a_record_reports_it(aws):
+    result, module = run(aws, check_mode=True, image_tag=None, to_previous=True)
+    assert aws.mutating() == []
+    assert not result["changed"]
+    assert result["release"]["blockers"] == [f"to_previous: there is no release record {RECORD}: nothing to go back to"]
+
+
 # --- pre-flight errors --------------------------------------------------------------------------------------------
 
 
@@ -524,7 +603,7 @@ def test_a_repository_that_is_only_a_prefix_of_the_image_is_not_ours(aws):
 
 def test_a_scheduled_task_without_an_ecs_target_fails_the_pre_flight(aws):
     error, _ = failure(aws, scheduled_tasks=["wanzami-cron-missing"])
-    assert error.msg == "scheduled task rule wanzami-cron-missing has 0 ECS targets (it must exist and have exactly one)"
+    assert error.msg == "scheduled task rule wanzami-cron-missing does not exist or has no ECS target"
 
 
 # --- the lock -----------------------------------------------------------------------------------------------------
@@ -764,7 +843,6 @@ def test_rollback_on_failure_false_leaves_the_release_in_place(aws):
 # --- smoke test ---------------------------------------------------------------------------------------------------
 
 
-SMOKE = {"url": "http://wanzami-alb-123.us-east-2.elb.amazonaws.com/health", "status": 200, "timeout": 60, "interval": 5.0}
 
 
 def test_the_smoke_test_retries_until_the_status_matches(aws):
@@ -773,6 +851,19 @@ def test_the_smoke_test_retries_until_the_status_matches(aws):
     assert result["release"]["smoke_test"] == {"url": SMOKE["url"], "status": 200}
     assert aws.names().count("http_status") == 3
     assert aws.sleeps == [5.0, 5.0]
+
+
+def test_the_smoke_test_goes_through_the_load_balancer_found_by_name(aws):
+    result, _ = run(aws, smoke_test=SMOKE_THROUGH_ALB)
+    assert result["release"]["smoke_test"] == {"url": "http://wanzami-alb-123.us-east-2.elb.amazonaws.com/health", "status": 200}
+    assert aws.names().index("load_balancer_dns_name") < aws.names().index("put_parameter"), "found before the lock"
+
+
+def test_a_missing_load_balancer_fails_the_release_before_the_lock(aws):
+    aws.load_balancers = {}
+    error, _ = failure(aws, smoke_test=SMOKE_THROUGH_ALB)
+    assert error.msg == "load balancer wanzami-alb does not exist: the smoke test goes through it"
+    assert aws.mutating() == []
 
 
 def test_a_failed_smoke_test_rolls_back_every_changed_service_and_scheduled_task(aws):

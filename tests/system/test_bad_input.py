@@ -1,0 +1,109 @@
+"""Bad input never reaches AWS: each malformed value, against every playbook that
+reads it, fails with a message naming the variable and what it allows, and the
+emulator receives no request at all.
+
+site.yml and teardown.yml validate every role's inputs before their first API
+call; deploy.yml and rollback.yml validate the release's (which read the
+registry's name from ecr_repositories); secrets.yml checks the vault against
+wanzami_secret_names. A value is run through each playbook listed with it."""
+
+import json
+
+import pytest
+
+from tests.conftest import REPO
+from tests.conftest import run_playbook
+
+pytestmark = pytest.mark.system
+
+SITE = "playbooks/site.yml"
+TEARDOWN = "playbooks/teardown.yml"
+DEPLOY = "playbooks/deploy.yml"
+ROLLBACK = "playbooks/rollback.yml"
+SECRETS = "playbooks/secrets.yml"
+# What each playbook needs besides the bad value to get as far as validating it.
+NEEDS = {DEPLOY: {"release_image_tag": "v1"}, SECRETS: {}}
+ARGS = {SECRETS: ["--vault-password-file", "vault/local.password"]}
+
+ROLES = (SITE, TEARDOWN)  # every role's inputs
+RELEASE = (DEPLOY, ROLLBACK)  # the release role's inputs
+
+HEALTH = {"path": "health", "interval": 30, "timeout": 5, "healthy_threshold": 2, "unhealthy_threshold": 3, "matcher": "200"}
+TOO_BIG = {"name": "wanzami-local-api", "family": "wanzami-local-api", "repository": "wanzami-backend", "cpu": 512,
+           "memory": 1536, "log_group": "api", "security_group": "wanzami-local-api", "desired_count": 1}
+
+CASES = [
+    # The network (vpc): CIDR syntax, host bits, containment, two zones, NAT mode.
+    ({"vpc_cidr": "172.31.0.0/33"}, ROLES, "vpc_cidr '172.31.0.0/33' is not a CIDR block"),
+    ({"vpc_cidr": "172.31.0.1/16"}, ROLES, "has host bits set: use 172.31.0.0/16"),
+    ({"vpc_public_subnets": [{"cidr": "172.31.0.0/20", "az": "a"}]}, ROLES,
+     "vpc_public_subnets must span at least two availability zones"),
+    ({"vpc_private_subnets": [{"cidr": "10.9.0.0/20", "az": "a"}, {"cidr": "172.31.48.0/20", "az": "b"}]}, ROLES,
+     "vpc_private_subnets[0].cidr 10.9.0.0/20 is outside vpc_cidr 172.31.0.0/16"),
+    ({"vpc_nat_mode": "sometimes"}, ROLES, "vpc_nat_mode"),
+    # Security groups: ports 1-65535, CIDRs, egress mode.
+    ({"security_groups_alb_ports": [80, 70000]}, ROLES, "security_groups_alb_ports must be a non-empty list of ports"),
+    ({"security_groups_alb_ingress_cidrs": ["0.0.0.0"]}, ROLES, "not valid: 0.0.0.0"),
+    ({"security_groups_egress": "some"}, ROLES, "security_groups_egress"),
+    # The registry: a repository name, which the release reads too.
+    ({"ecr_repositories": ["Wanzami_Backend"]}, ROLES, "not valid: Wanzami_Backend"),
+    ({"ecr_repositories": ["Wanzami_Backend"]}, RELEASE, "release_repository 'Wanzami_Backend' is not an ECR repository name"),
+    # The cache and the database.
+    ({"valkey_replicas": 9}, ROLES, "valkey_replicas 9 must be between 0 and 5"),
+    ({"rds_allocated_storage": 5}, ROLES, "rds_allocated_storage 5 must be a whole number of GiB from 20 (gp3) to 65536"),
+    ({"rds_engine_version": "abc"}, ROLES, "rds_engine_version 'abc' must be a PostgreSQL version such as 16 or 16.4"),
+    # The env file: its bucket in the cluster's region, variable names, no secret in it.
+    ({"s3_envfile_region": "eu-north-1"}, ROLES,
+     "s3_envfile_region is eu-north-1 but the cluster runs in us-east-2 (s3_envfile_cluster_region)"),
+    ({"wanzami_app_environment": {"PORT": "4000", "JWT_ACCESS_SECRET": "x"}}, ROLES,
+     "JWT_ACCESS_SECRET is a secret (s3_envfile_secret_names) and must not be in s3_envfile_variables"),
+    ({"wanzami_app_environment": {"bad-name": "x"}}, ROLES, "bad names: bad-name"),
+    # The cluster: log retention CloudWatch accepts.
+    ({"ecs_cluster_log_retention_days": 8}, ROLES, "ecs_cluster_log_retention_days must be one of: 1, 3, 5, 7, 14"),
+    # The services: Fargate sizes, the health check path.
+    ({"ecs_service_services": [TOO_BIG]}, ROLES,
+     "ecs_service_services[wanzami-local-api] cpu/memory 512/1536 is not a Fargate size"),
+    ({"ecs_service_target_group_health": HEALTH}, ROLES, "ecs_service_target_group_health path must start with '/'"),
+    # The release: what to release, and how.
+    ({"release_image_tag": ""}, (DEPLOY,), "give exactly one of release_image_tag"),
+    ({"release_image_tag": "latest"}, (DEPLOY,), "release_image_tag latest is refused"),
+    ({"release_image_digest": "sha256:" + "a" * 64}, (DEPLOY, ROLLBACK), "(several given)"),
+    ({"release_image_tag": "", "release_image_digest": "sha256:xyz"}, (DEPLOY,),
+     "must be sha256: followed by 64 lowercase hex digits"),
+    ({"release_image_tag": "-bad"}, (DEPLOY,), "is not a Docker tag"),
+    ({"release_migration_command": ["npx", "prisma", "migrate", "deploy"], "release_migration_service": "nope"}, RELEASE,
+     "release_migration_service 'nope' must be one of release_services"),
+    ({"release_smoke_test_url": "ftp://example.test/"}, RELEASE, "release_smoke_test_url must be"),
+    ({"release_smoke_test_url": "auto", "release_smoke_test_path": "health"}, RELEASE,
+     "release_smoke_test_url auto needs release_alb_name and a release_smoke_test_path starting with '/'"),
+    ({"release_keep_revisions": 1}, RELEASE, "must keep at least 2 revisions"),
+    ({"release_wait_timeout": 0}, RELEASE, "must be above 0 seconds"),
+    ({"release_build": True}, (DEPLOY,), "release_image_build_path"),
+    # Teardown of a protected environment, and secrets the vault does not hold.
+    ({"teardown_protected": True}, (TEARDOWN,), "teardown: local is protected (teardown_protected) and nothing was touched"),
+    ({"wanzami_secret_names": ["DATABASE_PASSWORD", "NOT_IN_THE_VAULT"]}, (SECRETS,),
+     "The vault file has no value for NOT_IN_THE_VAULT"),
+]
+
+
+def matrix():
+    for extra, playbooks, message in CASES:
+        for playbook in playbooks:
+            name = f"{playbook.split('/')[-1]}:{','.join(extra)}"
+            yield pytest.param(playbook, extra, message, id=name)
+
+
+@pytest.mark.parametrize(("playbook", "extra", "message"), list(matrix()))
+def test_bad_input_fails_before_any_api_call(emulator, playbook, extra, message):
+    emulator.clear_recording()
+    values = {**NEEDS.get(playbook, {}), **extra}
+    run = run_playbook(playbook, *ARGS.get(playbook, []), "-e", json.dumps(values), env=emulator.env(), check=False)
+    assert run.rc != 0, run
+    assert message in " ".join(run.output.split()), run
+    assert emulator.calls() == []
+
+
+def test_every_playbook_but_the_read_only_summary_is_in_the_matrix():
+    """A new playbook that reads inputs must join the matrix (summary.yml only reads names)."""
+    playbooks = {f"playbooks/{p.name}" for p in (REPO / "playbooks").glob("*.yml")} - {"playbooks/summary.yml"}
+    assert playbooks == {p for _, listed, _ in CASES for p in listed}
