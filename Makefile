@@ -1,6 +1,7 @@
 # make demo  - provision and release the backend on the embedded emulator
 # make test  - lint, unit, integration, system and molecule tests, from nothing
 # make bench - a release with deploy.yml against the ecs-deploy CLI, same emulator
+# make test-localstack - the roles LocalStack's free runtime can serve, on it instead of moto
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +10,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint unit system molecule bench emulator-start emulator-stop docker-sandbox-start docker-sandbox-stop clean
+.PHONY: venv demo test test-localstack lint unit system molecule bench emulator-start emulator-stop docker-sandbox-start docker-sandbox-stop clean
 
 venv: $(VENV)/.installed
 
@@ -42,6 +43,18 @@ system: venv
 
 molecule: venv
 	$(BIN)/python -m pytest tests/molecule $(PYTEST_ARGS)
+
+# The molecule scenarios of the roles whose services LocalStack's free runtime has (EC2, S3),
+# one after another, each on its own LocalStack (scripts/emulator --engine localstack: its own
+# venv on Python 3.12+ in .tmp/localstack-venv, made on first use) on LOCALSTACK_PORT.
+LOCALSTACK_SCENARIOS ?= vpc security_groups s3_envfile
+LOCALSTACK_PORT ?= 4700
+
+test-localstack: venv
+	set -e; for scenario in $(LOCALSTACK_SCENARIOS); do \
+	    WANZAMI_EMULATOR_ENGINE=localstack WANZAMI_MOLECULE_PORT=$(LOCALSTACK_PORT) \
+	        $(BIN)/molecule test -s $$scenario; \
+	done
 
 # deploy.yml against ecs-deploy (installed in its own venv: its boto3 is not ours).
 BENCH_VENV := .tmp/bench-venv

@@ -21,7 +21,9 @@ SCRIPT = REPO / "scripts" / "emulator"
 
 # Operations that only read. Anything else counts as mutating, so an
 # operation nobody listed fails a read-only assertion loudly instead of hiding.
-READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Lookup", "Search", "BatchGet", "Head", "Query", "Scan", "Select")
+# FilterLogEvents (CloudWatch Logs) reads too: the runbooks read log lines with it.
+READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Lookup", "Search", "BatchGet", "Head", "Query", "Scan", "Select",
+                      "FilterLogEvents")
 READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
 
 

@@ -21,6 +21,8 @@ TEARDOWN = "playbooks/teardown.yml"
 DEPLOY = "playbooks/deploy.yml"
 ROLLBACK = "playbooks/rollback.yml"
 SECRETS = "playbooks/secrets.yml"
+RUNBOOKS = {name: f"playbooks/runbooks/{name}.yml"
+            for name in ("api_unhealthy", "worker_failing", "ecr_auth", "env_file", "scale", "restart")}
 # What each playbook needs besides the bad value to get as far as validating it.
 NEEDS = {DEPLOY: {"release_image_tag": "v1"}, SECRETS: {}}
 ARGS = {SECRETS: ["--vault-password-file", "vault/local.password"]}
@@ -83,6 +85,18 @@ CASES = [
     ({"teardown_protected": True}, (TEARDOWN,), "teardown: local is protected (teardown_protected) and nothing was touched"),
     ({"wanzami_secret_names": ["DATABASE_PASSWORD", "NOT_IN_THE_VAULT"]}, (SECRETS,),
      "The vault file has no value for NOT_IN_THE_VAULT"),
+    # The runbooks' own inputs (the AWX surveys).
+    ({"runbook_log_lines": -1}, (RUNBOOKS["api_unhealthy"], RUNBOOKS["worker_failing"]),
+     "runbook_log_lines must be a whole number of lines"),
+    ({"runbook_service": "nope"}, (RUNBOOKS["worker_failing"],), "runbook_service must be one of wanzami-local-backend-service"),
+    ({"runbook_image_tag": "-bad"}, (RUNBOOKS["ecr_auth"],), "runbook_image_tag '-bad' is not a Docker tag"),
+    ({"env_file_action": "delete"}, (RUNBOOKS["env_file"],), "env_file_action must be show (read-only) or upload"),
+    ({"scale_service": "nope", "scale_desired_count": 2}, (RUNBOOKS["scale"],), "scale_service must be one of"),
+    ({"scale_service": "wanzami-local-worker-cron-svc", "scale_desired_count": "x"}, (RUNBOOKS["scale"],),
+     "scale_desired_count must be a whole number of tasks"),
+    ({"scale_service": "wanzami-local-worker-cron-svc", "scale_min_capacity": 1, "scale_max_capacity": 3}, (RUNBOOKS["scale"],),
+     "wanzami-local-worker-cron-svc has no autoscaling in ecs_service_services: give scale_desired_count"),
+    ({"restart_service": "nope"}, (RUNBOOKS["restart"],), "restart_service must be all or one of"),
 ]
 
 
@@ -104,6 +118,8 @@ def test_bad_input_fails_before_any_api_call(emulator, playbook, extra, message)
 
 
 def test_every_playbook_but_the_read_only_summary_is_in_the_matrix():
-    """A new playbook that reads inputs must join the matrix (summary.yml only reads names)."""
-    playbooks = {f"playbooks/{p.name}" for p in (REPO / "playbooks").glob("*.yml")} - {"playbooks/summary.yml"}
+    """A new playbook that reads inputs must join the matrix. summary.yml only reads names; awx_configure.yml
+    configures AWX, not AWS (tests/integration/test_awx.py checks its data)."""
+    found = [*(REPO / "playbooks").glob("*.yml"), *(REPO / "playbooks" / "runbooks").glob("*.yml")]
+    playbooks = {str(p.relative_to(REPO)) for p in found} - {"playbooks/summary.yml", "playbooks/awx_configure.yml"}
     assert playbooks == {p for _, listed, _ in CASES for p in listed}

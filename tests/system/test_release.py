@@ -37,15 +37,17 @@ DIGESTS = {}
 
 
 class Health:
-    """A local HTTP server standing in for the load balancer: answers `status` after `delay` seconds."""
+    """A local HTTP server standing in for the load balancer: answers `status` once `gate` is open."""
 
     def __init__(self):
-        self.status, self.delay = 200, 0.0
+        self.status = 200
+        self.gate = threading.Event()
+        self.gate.set()
         health = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - http.server's name
-                time.sleep(health.delay)
+                health.gate.wait(timeout=600)
                 self.send_response(health.status)
                 self.end_headers()
                 self.wfile.write(b"{}")
@@ -232,20 +234,22 @@ def test_a_held_lock_fails_the_release_and_names_its_holder(emulator):
 
 
 def test_two_releases_at_once_one_fails_clearly_and_nothing_is_half_applied(emulator, health):
-    # The first release holds the lock while its smoke test takes 4 s.
-    health.delay = 4
+    # The first release holds the lock until its smoke test is answered, which is once the second ended:
+    # however slow the machine, the second meets the lock.
+    health.gate.clear()
     env = dict(os.environ, **emulator.env(), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     first = subprocess.Popen([str(BIN / "ansible-playbook"), "-i", "inventories/local", DEPLOY, "-e", "release_image_tag=v1",
-                              "-e", f"release_smoke_test_url={health.url}"], cwd=REPO, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              "-e", f"release_smoke_test_url={health.url}", "-e", "release_smoke_test_timeout=900"],
+                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300
         while not lock_exists(emulator) and time.monotonic() < deadline:
             time.sleep(0.2)
         second = deploy(emulator, "-e", "release_image_tag=v2", check=False)
-        first_output = first.communicate(timeout=300)[0]
+        health.gate.set()
+        first_output = first.communicate(timeout=600)[0]
     finally:
-        health.delay = 0
+        health.gate.set()
         first.kill() if first.poll() is None else None
     assert first.returncode == 0, first_output
     assert second.rc != 0 and "locked by" in second.output, second
@@ -279,3 +283,98 @@ def test_no_secret_value_appears_in_any_output_even_at_vvv(emulator):
     # DATABASE_URL embeds the password: neither may show.
     for value in values:
         assert value not in output
+
+
+# --- on-call: the runbooks on the released environment (playbooks/runbooks) ----------------------------------------
+
+RUNBOOKS = "playbooks/runbooks"
+ENV_BUCKET, ENV_KEY = f"{PREFIX}-ecs-config-us-east-2", "wanzami_assets/.env"
+TRANSCODE = f"{PREFIX}-worker-transcode-svc"
+
+
+def runbook(emulator, name, *args, check=True):
+    return run_playbook(f"{RUNBOOKS}/{name}.yml", *args, env=emulator.env(), check=check)
+
+
+def diagnosis(run):
+    """The FIX lines and the last line of the Diagnosis task, each on one line."""
+    text = " ".join(run.output.split())
+    block = text.split("TASK [Diagnosis]", 1)[1].split("TASK [", 1)[0]
+    return block
+
+
+@pytest.mark.parametrize(("name", "args", "expect"), [
+    ("api_unhealthy", [], ["OK security group wanzami-local-api lets the ALB reach port 4000",
+                           "OK execution role wanzami-local-ecs-execution may read the env file",
+                           "OK REDIS_URL uses TLS (rediss://)"]),
+    ("worker_failing", [], ["OK wanzami-local-worker-transcode-svc: runs `node dist/worker/transcodeWorker.js`",
+                            "Nothing to fix."]),
+    ("ecr_auth", ["-e", "runbook_image_tag=v2"], ["OK execution role wanzami-local-ecs-execution may pull from wanzami-backend",
+                                                   "OK wanzami-backend:v2 is sha256:", "Nothing to fix."]),
+    ("env_file", [], ["OK REDIS_URL=rediss://", "OK PORT=4000", "Nothing to fix."]),
+])
+def test_each_runbook_prints_its_diagnosis_and_only_reads(emulator, name, args, expect):
+    emulator.clear_recording()
+    run = runbook(emulator, name, *args)
+    assert run.changed == 0
+    found = diagnosis(run)
+    for line in expect:
+        assert line in " ".join(found.replace("'", "").split()), found
+    assert emulator.mutating_calls() == []
+
+
+def test_a_broken_env_file_is_found_and_uploading_it_again_repairs_it(emulator):
+    s3 = emulator.client("s3")
+    good = s3.get_object(Bucket=ENV_BUCKET, Key=ENV_KEY)["Body"].read().decode()
+    broken = "\n".join(line for line in good.splitlines() if not line.startswith(("PORT=", "REDIS_URL=")))
+    s3.put_object(Bucket=ENV_BUCKET, Key=ENV_KEY, Body=(broken + "\nREDIS_URL=redis://cache:6379\n").encode())
+
+    shown = diagnosis(runbook(emulator, "env_file"))
+    assert "FIX missing: PORT" in shown and "FIX REDIS_URL is not rediss://" in shown, shown
+    assert "FIX REDIS_URL is not rediss://" in diagnosis(runbook(emulator, "api_unhealthy"))
+
+    repaired = runbook(emulator, "env_file", "-e", "env_file_action=upload")
+    assert repaired.changed > 0
+    assert s3.get_object(Bucket=ENV_BUCKET, Key=ENV_KEY)["Body"].read().decode() == good
+    assert "Nothing to fix." in diagnosis(repaired)
+
+
+def test_scale_and_restart_change_exactly_that(emulator):
+    ecs = emulator.client("ecs")
+    cron = f"{PREFIX}-worker-cron-svc"
+    before = {s["serviceName"]: s for s in ecs.describe_services(cluster=CLUSTER, services=list(SERVICES))["services"]}
+    runbook(emulator, "scale", "-e", f"scale_service={cron}", "-e", "scale_desired_count=3")
+    emulator.clear_recording()
+    runbook(emulator, "restart", "-e", f"restart_service={TRANSCODE}")
+    assert [op for _, op, mutating in emulator.calls() if mutating] == ["UpdateService"]
+    after = {s["serviceName"]: s for s in ecs.describe_services(cluster=CLUSTER, services=list(SERVICES))["services"]}
+    assert after[cron]["desiredCount"] == 3
+    assert {n: s["taskDefinition"] for n, s in after.items()} == {n: s["taskDefinition"] for n, s in before.items()}
+    assert after[TRANSCODE]["deployments"][0]["id"] != before[TRANSCODE]["deployments"][0]["id"], "a new deployment"
+    runbook(emulator, "scale", "-e", f"scale_service={cron}", "-e", "scale_desired_count=1")
+
+
+def test_a_wrong_worker_command_is_found_by_its_runbook(emulator):
+    """Last in the module: it leaves the transcode worker on a broken revision."""
+    ecs, logs = emulator.client("ecs"), emulator.client("logs")
+    (service,) = ecs.describe_services(cluster=CLUSTER, services=[TRANSCODE])["services"]
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    container = definition["containerDefinitions"][0]
+    container["command"] = ["node", "dist/wrker/transcodeWorker.js"]
+    keep = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "requiresCompatibilities",
+            "cpu", "memory")
+    registered = ecs.register_task_definition(**{k: definition[k] for k in keep if k in definition})
+    arn = registered["taskDefinition"]["taskDefinitionArn"]
+    ecs.update_service(cluster=CLUSTER, service=TRANSCODE, taskDefinition=arn)
+    options = container["logConfiguration"]["options"]
+    stream = f"{options['awslogs-stream-prefix']}/{container['name']}/0123456789abcdef"
+    logs.create_log_stream(logGroupName=options["awslogs-group"], logStreamName=stream)
+    logs.put_log_events(logGroupName=options["awslogs-group"], logStreamName=stream, logEvents=[
+        {"timestamp": int(time.time() * 1000), "message": "Error: Cannot find module '/app/dist/wrker/transcodeWorker.js'"}])
+
+    run = runbook(emulator, "worker_failing", "-e", f"runbook_service={TRANSCODE}")
+    found = " ".join(diagnosis(run).replace("'", "").split())
+    assert (f"FIX {TRANSCODE}: the task definition runs `node dist/wrker/transcodeWorker.js` "
+            "but the inventory says `node dist/worker/transcodeWorker.js`") in found, found
+    assert f"FIX {TRANSCODE}: Node cannot find a module (MODULE_NOT_FOUND)" in found
+    assert "Cannot find module" in run.output, "the last log lines are printed"

@@ -34,6 +34,10 @@ def auth(service):
          ("sts", "GetCallerIdentity", False)),
         ({"headers": auth("ec2"), "method": "POST", "url": "http://x/", "body": "Action=AssociateRouteTable"},
          ("ec2", "AssociateRouteTable", True)),
+        ({"headers": {**auth("logs"), "X-Amz-Target": "Logs_20140328.FilterLogEvents"},
+          "method": "POST", "url": "http://x/", "body": "{}"}, ("logs", "FilterLogEvents", False)),
+        ({"headers": {**auth("logs"), "X-Amz-Target": "Logs_20140328.PutLogEvents"},
+          "method": "POST", "url": "http://x/", "body": "{}"}, ("logs", "PutLogEvents", True)),
     ],
 )
 def test_operation_of(entry, expected):
