@@ -42,3 +42,19 @@ def auth(service):
 )
 def test_operation_of(entry, expected):
     assert operation_of(entry) == expected
+
+
+def test_calls_skips_the_line_being_written_while_the_recording_is_read(monkeypatch, tmp_path):
+    import io
+    import json
+    import urllib.request
+
+    from tests.emulator import Emulator
+
+    whole = json.dumps({"headers": auth("ec2"), "method": "POST", "url": "http://x/", "body": "Action=CreateVpc"})
+    recording = (whole + "\n" + whole[:40]).encode()
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: io.BytesIO(recording))
+    assert Emulator(tmp_path, port=1).calls() == [("ec2", "CreateVpc", True)]
+    recording = (whole[:40] + "\n" + whole).encode()
+    with pytest.raises(json.JSONDecodeError, match="Unterminated string"):
+        Emulator(tmp_path, port=1).calls()
