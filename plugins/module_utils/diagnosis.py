@@ -5,9 +5,10 @@
 
 """What an on-call person needs about ECS services, read-only, for the ecs_service_health_info module.
 
-Every boto call is wrapped here once, with AWSRetry.jittered_backoff() and an
-error handler that raises AnsibleDiagnosisError (a missing cluster or log group
-is an answer, not an error). Unit tests patch these wrappers by name.
+The calls ecs_service.py and release.py do not already wrap are wrapped here
+once, with AWSRetry.jittered_backoff() and an error handler that raises
+AnsibleDiagnosisError (a missing cluster or log group is an answer, not an
+error). Every wrapper raises an AnsibleAWSError; unit tests patch them by name.
 """
 
 import re
@@ -25,6 +26,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import describe_task_definition
 from ansible_collections.wanzami.infra.plugins.module_utils.release import describe_services
+from ansible_collections.wanzami.infra.plugins.module_utils.release import describe_tasks
 
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>(:<tag>|@<digest>)
 ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
@@ -76,12 +78,6 @@ def list_stopped_tasks(client, cluster, service):
     paginator = client.get_paginator("list_tasks")
     pages = paginator.paginate(cluster=cluster, serviceName=service, desiredStatus="STOPPED")
     return pages.build_full_result().get("taskArns", [])
-
-
-@DiagnosisErrorHandler.common_error_handler("describe tasks")
-@AWSRetry.jittered_backoff()
-def describe_tasks(client, cluster, arns):
-    return client.describe_tasks(cluster=cluster, tasks=arns).get("tasks", [])
 
 
 @LogsErrorHandler.list_error_handler("filter log events", default_value=None)

@@ -145,7 +145,8 @@ services:
       log_lines: {worker: ["Error: Cannot find module '/app/dist/worker/transcode.js'"]}
 """
 
-from ansible_collections.wanzami.infra.plugins.module_utils.diagnosis import AnsibleDiagnosisError
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+
 from ansible_collections.wanzami.infra.plugins.module_utils.diagnosis import Diagnosis
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
 
@@ -178,7 +179,8 @@ def main():
 
         ecr_of = ecr if module.params["check_images"] else None
         result = Diagnosis(module, module.client("ecs"), module.client("logs"), ecr_of).run()
-    except AnsibleDiagnosisError as e:
+    # The ECS, logs and ECR wrappers come from three module_utils, each with its own error class.
+    except AnsibleAWSError as e:
         module.fail_json_aws_error(e)
     module.exit_json(changed=False, **result)
 

@@ -3,12 +3,11 @@ module_utils/cloudwatch_dashboard.py against botocore's Stubber."""
 
 import json
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from ansible_collections.wanzami.infra.plugins.module_utils import cloudwatch_dashboard as utils
 from ansible_collections.wanzami.infra.plugins.modules import cloudwatch_dashboard as mod
+from tests.unit.stubs import stubbed_client
 
 NAME = "wanzami-dashboard"
 ARN = f"arn:aws:cloudwatch::123456789012:dashboard/{NAME}"
@@ -161,10 +160,8 @@ def test_delete(aws, check_mode):
 
 @pytest.fixture
 def cloudwatch():
-    client = boto3.client("cloudwatch", region_name="us-east-2", aws_access_key_id="x", aws_secret_access_key="x")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+    with stubbed_client("cloudwatch") as stubbed:
+        yield stubbed
 
 
 def test_requests_match_the_cloudwatch_model(cloudwatch):

@@ -2,12 +2,11 @@
 is checked against the service model (a wrong parameter name fails here, not on AWS),
 and the answers are shaped as AWS gives them."""
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from ansible_collections.wanzami.infra.plugins.module_utils import ecs
 from ansible_collections.wanzami.infra.plugins.module_utils import logs
+from tests.unit.stubs import stubbed_client
 
 ARN = "arn:aws:ecs:us-east-2:123456789012:cluster/wanzami-cluster"
 GROUP_ARN = "arn:aws:logs:us-east-2:123456789012:log-group:/ecs/wanzami-backend"
@@ -15,18 +14,14 @@ GROUP_ARN = "arn:aws:logs:us-east-2:123456789012:log-group:/ecs/wanzami-backend"
 
 @pytest.fixture
 def ecs_client():
-    client = boto3.client("ecs", region_name="us-east-2", aws_access_key_id="x", aws_secret_access_key="x")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+    with stubbed_client("ecs") as stubbed:
+        yield stubbed
 
 
 @pytest.fixture
 def logs_client():
-    client = boto3.client("logs", region_name="us-east-2", aws_access_key_id="x", aws_secret_access_key="x")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+    with stubbed_client("logs") as stubbed:
+        yield stubbed
 
 
 def test_describe_cluster_asks_for_settings_and_tags(ecs_client):

@@ -236,3 +236,18 @@ def test_iam_policy_allows_lets_a_deny_win_and_reads_json_strings():
     assert iam_policy_allows([json.dumps(POLICY)], "s3:GetObject", ENV_FILE)
     assert not iam_policy_allows([POLICY, deny], "s3:GetObject", ENV_FILE)
     assert iam_policy_allows([], "s3:GetObject", ENV_FILE) is False
+
+
+def test_an_aws_error_of_any_wrapper_fails_the_module_cleanly(aws, monkeypatch):
+    """describe_services is release.py's wrapper: its error class is not diagnosis.py's."""
+    from ansible_collections.wanzami.infra.plugins.module_utils.release import AnsibleReleaseError
+
+    def denied(client, cluster, names):
+        raise AnsibleReleaseError(message="Failed to describe services: AccessDenied")
+
+    module = FakeModule()
+    module.fail_json_aws_error = lambda e: module.fail_json(msg=e.message)
+    monkeypatch.setattr(diag, "describe_services", denied)
+    monkeypatch.setattr(mod, "WanzamiInfraAWSModule", lambda **kwargs: module)
+    with pytest.raises(Failed, match="AccessDenied"):
+        mod.main()

@@ -4,23 +4,20 @@ own), the poll loop, the engine rules and the tag helpers."""
 
 import time
 
-import boto3
 import pytest
 import yaml
-from botocore.stub import Stubber
 
 from ansible_collections.wanzami.infra.plugins.module_utils import elasticache as utils
 from ansible_collections.wanzami.infra.plugins.module_utils import modules
 from tests.conftest import REPO
 from tests.unit.elasticache_helpers import FakeClock
+from tests.unit.stubs import stubbed_client
 
 
 @pytest.fixture
 def stubbed():
-    client = boto3.client("elasticache", region_name="us-east-2", aws_access_key_id="testing", aws_secret_access_key="testing")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+    with stubbed_client("elasticache") as pair:
+        yield pair
 
 
 def test_describe_serverless_cache_returns_snake_case(stubbed):
@@ -152,8 +149,7 @@ def test_replication_group_waiter_attempts_cover_the_timeout(monkeypatch):
 
 
 def test_replication_group_waiter_timeout_is_an_ansible_error():
-    client = boto3.client("elasticache", region_name="us-east-2", aws_access_key_id="testing", aws_secret_access_key="testing")
-    with Stubber(client) as stubber:
+    with stubbed_client("elasticache") as (client, stubber):
         creating = {"ReplicationGroups": [{"ReplicationGroupId": "g", "Status": "creating"}]}
         stubber.add_response("describe_replication_groups", creating)
         with pytest.raises(utils.AnsibleElastiCacheError) as error:
