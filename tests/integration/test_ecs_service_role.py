@@ -20,7 +20,9 @@ VALIDATE = """\
         name: wanzami.infra.ecs_service
         tasks_from: validate
 """
-SEED_004 = yaml.safe_load((REPO / "molecule" / "ecs_service_seed_004" / "vars" / "seed_004.yml").read_text())
+# Seed 004's services and cron jobs, as its example inventory has them.
+SEED_004 = yaml.safe_load(
+    (REPO / "inventories/examples/public_aurora_cron/group_vars/public_aurora_cron/main.yml").read_text())
 
 
 def validate(tmp_path, env, **extra):
@@ -35,8 +37,9 @@ def test_every_environment_passes_validation(tmp_path, env):
 
 def test_seed_004_s_shape_passes_validation(tmp_path):
     run = validate(tmp_path, "local", ecs_service_services=SEED_004["ecs_service_services"],
-                   ecs_service_scheduled_tasks=SEED_004["ecs_service_scheduled_tasks"], ecs_service_certificate_arn=(
-                       "arn:aws:acm:us-east-2:123456789012:certificate/0e0c5b6e-0000-4000-8000-000000000000"))
+                   ecs_service_scheduled_tasks=SEED_004["ecs_service_scheduled_tasks"],
+                   ecs_service_log_groups=SEED_004["ecs_cluster_log_groups"], revendiste_domain="revendiste.example",
+                   ecs_service_certificate_arn=SEED_004["ecs_service_certificate_arn"])
     assert run.returncode == 0, run.stdout + run.stderr
 
 
@@ -82,6 +85,6 @@ def test_bad_values_are_all_named_at_once(tmp_path):
 
 def test_a_scheduled_task_gets_the_events_role_by_default(tmp_path):
     # group_vars: the cluster makes EventBridge's role only when there is something to schedule.
-    job = SEED_004["ecs_service_scheduled_tasks"][:1]
+    job = [dict(SEED_004["ecs_service_scheduled_tasks"][0], log_group="workers")]
     run = validate(tmp_path, "production", ecs_service_scheduled_tasks=job)
     assert run.returncode == 0, run.stdout + run.stderr

@@ -35,6 +35,11 @@ TOO_BIG = {"name": "wanzami-local-api", "family": "wanzami-local-api", "reposito
            "memory": 1536, "log_group": "api", "security_group": "wanzami-local-api", "desired_count": 1}
 
 CASES = [
+    # The architecture: what runs the API, and what phase 1 keeps on its one instance.
+    ({"wanzami_compute": "lambda"}, ROLES, "wanzami_compute lambda must be one of ecs_fargate, ec2_single, ec2_asg"),
+    ({"wanzami_cache": "maybe"}, ROLES, "wanzami_cache and wanzami_database must be true or false"),
+    ({"wanzami_compute": "ec2_single"}, ROLES, "wanzami_compute ec2_single keeps the database and cache on the instance"),
+    ({"wanzami_compute": "ec2_asg"}, RELEASE, "deploy.yml and rollback.yml move ECS services, and local runs its API on ec2_asg"),
     # The network (vpc): CIDR syntax, host bits, containment, two zones, NAT mode.
     ({"vpc_cidr": "172.31.0.0/33"}, ROLES, "vpc_cidr '172.31.0.0/33' is not a CIDR block"),
     ({"vpc_cidr": "172.31.0.1/16"}, ROLES, "has host bits set: use 172.31.0.0/16"),
