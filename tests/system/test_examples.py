@@ -6,6 +6,7 @@ changes nothing and only reads; then what the emulator holds is checked against 
 One class per example: `make test` gives each class to one xdist worker (--dist loadscope)
 and runs its tests in order."""
 
+import base64
 import json
 
 import pytest
@@ -19,9 +20,11 @@ SITE = "playbooks/site.yml"
 
 # What the emulator cannot do as AWS does, worked around here and not in the inventories
 # (README, "Emulator notes"): it applies the TLS-only bucket policy to its own plain-HTTP
-# requests, keeps no tags on CloudWatch dashboards, and rejects backup and maintenance
-# windows that merely touch (seed 003's 03:00-04:00 and Sun 04:00-05:00).
-EMULATOR_VARS = {"s3_envfile_tls_only": False, "observability_dashboard_tags": {}, "rds_backup_window": "02:00-03:00"}
+# requests, keeps no tags on CloudWatch dashboards, rejects backup and maintenance windows
+# that merely touch (seed 003's 03:00-04:00 and Sun 04:00-05:00), and leaves gp3's baseline
+# IOPS and throughput out of its answers unless they were given (AWS refuses them below 400 GB).
+EMULATOR_VARS = {"s3_envfile_tls_only": False, "observability_dashboard_tags": {}, "rds_backup_window": "02:00-03:00",
+                 "rds_iops": 3000, "rds_storage_throughput": 125}
 
 
 @pytest.fixture(scope="class")
@@ -34,13 +37,13 @@ def emulator(request, tmp_path_factory):
 
 @pytest.fixture(scope="class")
 def extra_vars(request, emulator):
-    extra = dict(EMULATOR_VARS)
+    extra = dict(EMULATOR_VARS, **request.cls.extra)
     if request.cls.certificate_domain:
         # The example's HTTPS listener takes a certificate the emulator's ACM issued.
         acm = emulator.client("acm", request.cls.region)
         domain = request.cls.certificate_domain
-        extra["ecs_service_certificate_arn"] = acm.request_certificate(
-            DomainName=domain, SubjectAlternativeNames=[f"*.{domain}"])["CertificateArn"]
+        certificate = acm.request_certificate(DomainName=domain, SubjectAlternativeNames=[f"*.{domain}"])["CertificateArn"]
+        extra.update(ecs_service_certificate_arn=certificate, ec2_asg_certificate_arn=certificate)
     return ["--extra-vars", json.dumps(extra)]
 
 
@@ -50,10 +53,12 @@ def runs():
     return {}
 
 
-def journey(example, region, checks, certificate_domain=None, after_converge=None):
+def journey(example, region, checks, certificate_domain=None, before_converge=None, after_converge=None, **extra):
     """The test class of one example: the journey, then `checks(emulator, converge_run, region)`.
+    before_converge(emulator, region) does what a person does first (secrets.yml's parameters);
     after_converge(emulator, region) changes the account behind the playbook's back, as AWS or a
-    person would, before the second converge and the dry run, which must leave it alone."""
+    person would, before the second converge and the dry run, which must leave it alone. extra:
+    more extra vars (what a person gives on the command line)."""
 
     class Journey:
         def site(self, emulator, extra_vars, *args):
@@ -67,6 +72,8 @@ def journey(example, region, checks, certificate_domain=None, after_converge=Non
             assert emulator.mutating_calls() == []
 
         def test_it_converges(self, emulator, extra_vars, runs):
+            if before_converge:
+                before_converge(emulator, region)
             runs["converge"] = self.site(emulator, extra_vars)
             assert runs["converge"].changed > 0
             if after_converge:
@@ -86,7 +93,7 @@ def journey(example, region, checks, certificate_domain=None, after_converge=Non
         def test_the_account_holds_what_the_seed_describes(self, emulator, runs):
             checks(emulator, runs["converge"], region)
 
-    Journey.example, Journey.region, Journey.certificate_domain = example, region, certificate_domain
+    Journey.example, Journey.region, Journey.certificate_domain, Journey.extra = example, region, certificate_domain, extra
     Journey.__name__ = Journey.__qualname__ = f"TestExample_{example}"
     return Journey
 
@@ -183,12 +190,11 @@ def check_seed_003(emulator, converge, region):
     resource = "service/fckdoomscroll-prod/fckdoomscroll-service"
     assert capacity(scaling, resource) == [(2, 10)]
     assert tracked(scaling, resource) == [("ECSServiceAverageCPUUtilization", 70.0, 60, 300)]
-    # PostgreSQL 16 Multi-AZ on gp3, the seed's windows (the backup one moved: module docstring), parameters.
+    # PostgreSQL 16 Multi-AZ on gp3, the seed's maintenance window (the backup one moved: EMULATOR_VARS), parameters.
     (database,) = rds.describe_db_instances(DBInstanceIdentifier="fckdoomscroll-db")["DBInstances"]
     assert (database["Engine"], database["EngineVersion"].split(".")[0], database["DBInstanceClass"], database["MultiAZ"]) == (
         "postgres", "16", "db.t4g.micro", True)
-    assert (database["StorageType"], database["AllocatedStorage"], database["MaxAllocatedStorage"], database["Iops"],
-            database["StorageThroughput"]) == ("gp3", 20, 100, 3000, 125)
+    assert (database["StorageType"], database["AllocatedStorage"], database["MaxAllocatedStorage"]) == ("gp3", 20, 100)
     assert (database["BackupRetentionPeriod"], database["PreferredMaintenanceWindow"], database["StorageEncrypted"],
             database["DeletionProtection"], database["MasterUsername"]) == (7, "sun:04:00-sun:05:00", True, True, "fckadmin")
     (group,) = database["DBParameterGroups"]
@@ -309,3 +315,57 @@ def autoscale_the_backend(emulator, region):
 
 TestExample_public_aurora_cron = journey("public_aurora_cron", "sa-east-1", check_seed_004,
                                          certificate_domain="revendiste.example", after_converge=autoscale_the_backend)
+
+
+def store_the_database_password(emulator, region):
+    """What playbooks/secrets.yml does before the first site.yml of an environment (vault/asg.yml)."""
+    emulator.client("ssm", region).put_parameter(
+        Name="/wanzami/asg/DATABASE_PASSWORD", Value="not-a-real-password-1", Type="SecureString")
+
+
+def check_seed_002_phase_2(emulator, converge, region):
+    ec2, elbv2, autoscaling, rds, elasticache, iam = (emulator.client(s, region) for s in (
+        "ec2", "elbv2", "autoscaling", "rds", "elasticache", "iam"))
+    prefix = "wanzami-asg"
+    _, subnets, tiers, groups, nats = vpc_of(ec2, f"{prefix}-vpc")
+    assert nats == [] and set(tiers) == {"public", "private"}
+    public = {s["SubnetId"] for s in subnets if {"Key": "tier", "Value": "public"} in s["Tags"]}
+    # Two instances (min 2, max 4) on the pinned launch template version, behind the ALB with ELB health.
+    (group,) = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[f"{prefix}-api"])["AutoScalingGroups"]
+    assert (group["MinSize"], group["DesiredCapacity"], group["MaxSize"], group["HealthCheckType"]) == (2, 2, 4, "ELB")
+    assert set(group["VPCZoneIdentifier"].split(",")) == public
+    template = group["LaunchTemplate"]
+    (version,) = ec2.describe_launch_template_versions(
+        LaunchTemplateName=f"{prefix}-api", Versions=[template["Version"]])["LaunchTemplateVersions"]
+    data = version["LaunchTemplateData"]
+    assert (data["InstanceType"], data["MetadataOptions"]["HttpTokens"]) == ("t4g.small", "required")
+    assert "KeyName" not in data, "no SSH key: Session Manager"
+    user_data = base64.b64decode(data["UserData"]).decode()
+    assert f"IMAGE=123456789012.dkr.ecr.{region}.amazonaws.com/wanzami-backend:v1" in user_data
+    assert "--env-file" in user_data and "-p 4000:4000" in user_data
+    (tg,) = elbv2.describe_target_groups(Names=[f"{prefix}-api-tg"])["TargetGroups"]
+    assert (tg["TargetType"], tg["Port"], tg["HealthCheckPath"]) == ("instance", 4000, "/api/health")
+    assert group["TargetGroupARNs"] == [tg["TargetGroupArn"]]
+    assert len(group["Instances"]) == 2
+    certificate = emulator.client("acm", region).list_certificates()["CertificateSummaryList"][0]["CertificateArn"]
+    alb, listeners = listeners_of(elbv2, f"{prefix}-api-alb")
+    assert_https_with_redirect(listeners, certificate)
+    # The instances may read the env file and exactly the secrets (DATABASE_URL and the app's).
+    role = f"{prefix}-api-instance"
+    (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    statements = {s["Sid"]: s for s in iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]["Statement"]}
+    assert f"arn:aws:ssm:{region}:123456789012:parameter/wanzami/asg/DATABASE_URL" in statements["Secrets"]["Resource"]
+    assert not [r for r in statements["Secrets"]["Resource"] if r.endswith("/DATABASE_PASSWORD")]
+    # One db.t4g.micro, single-AZ, 7 days of backups, reachable from the instances' group only.
+    (database,) = rds.describe_db_instances(DBInstanceIdentifier=f"{prefix}-db")["DBInstances"]
+    assert (database["DBInstanceClass"], database["MultiAZ"], database["BackupRetentionPeriod"]) == ("db.t4g.micro", False, 7)
+    db_group = groups[f"{prefix}-db"]
+    assert groups[f"{prefix}-api"]["GroupId"] in [g["GroupId"] for p in db_group["IpPermissions"] for g in p["UserIdGroupPairs"]]
+    # A small cache node, single-AZ, over TLS.
+    (cache,) = elasticache.describe_replication_groups(ReplicationGroupId=f"{prefix}-cache")["ReplicationGroups"]
+    assert (cache["CacheNodeType"], cache["TransitEncryptionEnabled"], cache["MultiAZ"]) == ("cache.t4g.micro", True, "disabled")
+    assert f"ALB http://{alb['DNSName']}" in " ".join(converge.output.split())
+
+
+TestExample_ec2_asg = journey("ec2_asg", "us-east-2", check_seed_002_phase_2, certificate_domain="wanzami.example",
+                              before_converge=store_the_database_password, ec2_asg_image_tag="v1")
