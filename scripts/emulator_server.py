@@ -56,6 +56,11 @@ and EBS volumes and Elastic IP tags described as EC2 describes them:
 - DescribeTags gives an Elastic IP's tags ResourceType elastic-ip, as EC2 does
   (moto: vpc-elastic-ip, which a resource-type=elastic-ip filter never finds).
 
+And RDS instances keep Performance Insights (seed 004's Aurora writer), which
+moto 5.2.5 drops: PerformanceInsightsEnabled and its retention are described
+as they were created or modified, so that amazon.aws.rds_instance does not
+modify them again on every run.
+
 Nothing else changes; every other request is moto's own.
 """
 
@@ -78,6 +83,7 @@ from moto.elasticache import exceptions as elasticache_errors
 from moto.elasticache import models as elasticache_models
 from moto.elasticache import responses as elasticache_responses
 from moto.moto_api._internal import mock_random
+from moto.rds import models as rds_models
 from moto.server import main as moto_main
 
 FAULTS = Path.cwd() / "faults.json"
@@ -590,6 +596,41 @@ def _install_elastic_ip_tag_type():
 _install_elastic_ip_tag_type()
 
 # --- end of role ec2_single's changes -----------------------------------------
+
+# --- RDS Performance Insights (seed 004) -------------------------------------
+
+
+def _keep_performance_insights(instance, kwargs):
+    if "enable_performance_insights" in kwargs:
+        instance.performance_insights_enabled = bool(kwargs["enable_performance_insights"])
+    if not getattr(instance, "performance_insights_enabled", False):
+        instance.performance_insights_enabled = False
+        instance.performance_insights_retention_period = None
+    elif kwargs.get("performance_insights_retention_period"):
+        instance.performance_insights_retention_period = int(kwargs["performance_insights_retention_period"])
+    elif not getattr(instance, "performance_insights_retention_period", None):
+        instance.performance_insights_retention_period = 7  # AWS's free tier default
+
+
+_rds_instance_init = rds_models.DBInstance.__init__
+_rds_instance_update = rds_models.DBInstance.update
+
+
+def rds_instance_init(self, *args, **kwargs):
+    _rds_instance_init(self, *args, **kwargs)
+    _keep_performance_insights(self, kwargs)
+
+
+def rds_instance_update(self, *args, **kwargs):
+    result = _rds_instance_update(self, *args, **kwargs)
+    _keep_performance_insights(self, kwargs)
+    return result
+
+
+rds_models.DBInstance.__init__ = rds_instance_init
+rds_models.DBInstance.update = rds_instance_update
+
+# --- end of RDS Performance Insights --------------------------------------------
 
 if __name__ == "__main__":
     sys.exit(moto_main(sys.argv[1:]))

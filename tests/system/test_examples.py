@@ -369,3 +369,44 @@ def check_seed_002_phase_2(emulator, converge, region):
 
 TestExample_ec2_asg = journey("ec2_asg", "us-east-2", check_seed_002_phase_2, certificate_domain="wanzami.example",
                               before_converge=store_the_database_password, ec2_asg_image_tag="v1")
+
+
+def check_seed_002_phase_1(emulator, converge, region):
+    ec2, iam, dlm, route53 = (emulator.client(s, region) for s in ("ec2", "iam", "dlm", "route53"))
+    name = "wanzami-phase1-api"
+    vpc, _, tiers, groups, nats = vpc_of(ec2, "wanzami-phase1-vpc")
+    assert nats == [] and set(tiers) == {"public"}
+    # One instance reached through Session Manager: an instance profile with SSM's policy, no key pair, no port 22.
+    (instance,) = [i for r in ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [name]}])["Reservations"]
+                   for i in r["Instances"]]
+    assert "KeyName" not in instance and instance["MetadataOptions"]["HttpTokens"] == "required"
+    role = iam.list_instance_profiles_for_role(RoleName=f"{name}-instance")["InstanceProfiles"][0]
+    assert instance["IamInstanceProfile"]["Arn"] == role["Arn"]
+    assert [p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=f"{name}-instance")["AttachedPolicies"]] == [
+        "AmazonSSMManagedInstanceCore"]
+    assert not [p for g in groups.values() for p in g["IpPermissions"] if p.get("FromPort", 0) <= 22 <= p.get("ToPort", -1)]
+    assert sorted(p["FromPort"] for p in groups[name]["IpPermissions"]) == [80, 443]
+    # Its Elastic IP, which site.yml prints for the DNS name.
+    (address,) = ec2.describe_addresses(Filters=[{"Name": "instance-id", "Values": [instance["InstanceId"]]}])["Addresses"]
+    assert f"at {address['PublicIp']}" in " ".join(converge.output.split())
+    # The database's data volume: 50 GB, encrypted, at /dev/sdf; daily snapshots of both volumes on their own schedules.
+    (data,) = ec2.describe_volumes(Filters=[{"Name": "tag:Name", "Values": [f"{name}-data"]}])["Volumes"]
+    assert (data["Size"], data["Encrypted"], data["Attachments"][0]["Device"]) == (50, True, "/dev/sdf")
+    schedules = {}
+    for summary in dlm.get_lifecycle_policies()["Policies"]:
+        details = dlm.get_lifecycle_policy(PolicyId=summary["PolicyId"])["Policy"]["PolicyDetails"]
+        (schedule,) = details["Schedules"]
+        schedules[details["TargetTags"][0]["Value"]] = (schedule["CreateRule"]["Times"], schedule["RetainRule"]["Count"])
+    assert schedules == {f"{name}-root": (["05:00"], 7), f"{name}-data": (["03:00"], 14)}
+    # GET /api/health on the Elastic IP every 30 s, and an alarm in us-east-1 after three failing minutes.
+    (check,) = route53.list_health_checks()["HealthChecks"]
+    config = check["HealthCheckConfig"]
+    assert (config["IPAddress"], config["Port"], config["ResourcePath"], config["RequestInterval"]) == (
+        address["PublicIp"], 80, "/api/health", 30)
+    (alarm,) = emulator.client("cloudwatch", "us-east-1").describe_alarms()["MetricAlarms"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Period"], alarm["EvaluationPeriods"]) == (
+        "AWS/Route53", "HealthCheckStatus", 60, 3)
+    assert alarm["Dimensions"] == [{"Name": "HealthCheckId", "Value": check["Id"]}]
+
+
+TestExample_ec2_phase1 = journey("ec2_phase1", "us-east-2", check_seed_002_phase_1)
