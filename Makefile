@@ -30,7 +30,7 @@ lint: venv
 
 # Two workers (the machine's cores), by scope: a system journey module runs in
 # order on one worker, each molecule scenario (a class) on its own emulator.
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 
 test: lint
 	$(BIN)/python -m pytest --numprocesses=$(PYTEST_WORKERS) --dist=loadscope --durations=30 $(PYTEST_ARGS)
