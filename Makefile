@@ -28,8 +28,10 @@ lint: venv
 	$(BIN)/ansible-lint
 	$(BIN)/ruff check .
 
-# Two workers (the machine's cores), by scope: a system journey module runs in
-# order on one worker, each molecule scenario (a class) on its own emulator.
+# Three workers on the machine's two cores (the journeys wait on the emulator
+# and on modules' sleeps as well as compute), by scope: a system journey module
+# or example class runs in order on one worker, each molecule scenario (a class)
+# on its own emulator; tests/conftest.py hands the longest scopes out first.
 PYTEST_WORKERS ?= 3
 
 test: lint

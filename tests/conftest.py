@@ -58,3 +58,32 @@ def emulator(tmp_path_factory):
     emu = Emulator(tmp_path_factory.mktemp("emulator")).start()
     yield emu
     emu.stop()
+
+
+# The longest scopes (minutes each, from `make test`'s --durations), started first: pytest-xdist's
+# loadscope hands scopes out in collection order, and a long one handed out last is the whole run's
+# tail. Items keep their order inside a scope (journeys are ordered).
+SLOW_SCOPES_FIRST = (
+    "tests/system/test_examples.py::TestExample_public_aurora_cron",
+    "tests/system/test_examples.py::TestExample_private_nat_https",
+    "tests/system/test_teardown.py",
+    "tests/system/test_release.py",
+    "tests/molecule/test_scenarios.py::TestScenario_ec2_asg",
+    "tests/system/test_site.py",
+    "tests/system/test_examples.py::TestExample_ec2_asg",
+    "tests/system/test_bad_input.py",
+    "tests/molecule/test_scenarios.py::TestScenario_ecs_service",
+    "tests/molecule/test_scenarios.py::TestScenario_observability",
+    "tests/molecule/test_scenarios.py::TestScenario_ec2_single",
+    "tests/molecule/test_scenarios.py::TestScenario_release_image",
+    "tests/system/test_secrets.py",
+    "tests/system/test_examples.py::TestExample_ec2_phase1",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        scope = item.nodeid.split("[", 1)[0].rsplit("::", 1)[0]
+        return next((i for i, slow in enumerate(SLOW_SCOPES_FIRST) if scope == slow), len(SLOW_SCOPES_FIRST))
+
+    items.sort(key=rank)  # stable: the order inside each scope is kept

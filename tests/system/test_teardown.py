@@ -1,6 +1,6 @@
 """Interrupted runs converge, then teardown.yml removes what they made.
 
-First, site.yml killed (SIGKILL, the whole process group, as a dead CI runner
+First, site.yml killed (SIGKILL, the run and every process it started, as a dead CI runner
 or a closed laptop would leave it) right after the network started, in the
 middle of the data layer, and during the services; each time run again from
 where it died; then the account holds exactly what a clean run makes: one of
@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -80,6 +81,33 @@ SITE = "playbooks/site.yml"
 KILL_POINTS = ["CreateSubnet", "CreateDBInstance", "RegisterTaskDefinition"]
 
 
+def descendants(pid):
+    """Every process below pid, from /proc: Ansible's workers call setsid(), so a process group misses them."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], list(children.get(pid, []))
+    while queue:
+        child = queue.pop()
+        found.append(child)
+        queue.extend(children.get(child, []))
+    return found
+
+
+def kill_tree(proc):
+    """SIGKILL the run and everything it started, as a dead CI runner's would die, by PID."""
+    for pid in [proc.pid, *descendants(proc.pid)]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
 def run_until(emulator, operation, timeout=600):
     """site.yml in its own process group, killed once `operation` reached the emulator; returns whether it was."""
     emulator.clear_recording()
@@ -90,15 +118,13 @@ def run_until(emulator, operation, timeout=600):
     try:
         while proc.poll() is None and time.monotonic() < deadline:
             if any(op == operation for _, op, _ in emulator.calls()):
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+                kill_tree(proc)
                 return True
             time.sleep(0.1)
         return False
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            kill_tree(proc)
 
 
 def test_three_interrupted_runs_then_one_more_leave_exactly_one_of_everything(emulator):
