@@ -28,11 +28,11 @@ lint: venv
 	$(BIN)/ansible-lint
 	$(BIN)/ruff check .
 
-# Three workers on the machine's two cores (the journeys wait on the emulator
-# and on modules' sleeps as well as compute), by scope: a system journey module
-# or example class runs in order on one worker, each molecule scenario (a class)
-# on its own emulator; tests/conftest.py hands the longest scopes out first.
-PYTEST_WORKERS ?= 3
+# Two workers (the machine's cores; a third made every test about twice as slow,
+# measured), by scope: a system journey module or example class runs in order on
+# one worker, each molecule scenario (a class) on its own emulator;
+# tests/conftest.py hands the longest scopes out first.
+PYTEST_WORKERS ?= 2
 
 test: lint
 	$(BIN)/python -m pytest --numprocesses=$(PYTEST_WORKERS) --dist=loadscope --durations=30 $(PYTEST_ARGS)
