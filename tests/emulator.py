@@ -64,16 +64,19 @@ def operation_of(entry):
 
 
 class Emulator:
-    """One emulator process on its own port and state directory."""
+    """One emulator process on its own port and state directory. engine: moto (scripts/emulator_server.py)
+    or ministack (scripts/ministack_boot.py, which serves the same recorder and reset paths)."""
 
-    def __init__(self, state_dir, port=None):
+    def __init__(self, state_dir, port=None, engine="moto"):
         self.port = port or free_port()
         self.state_dir = Path(state_dir)
         self.url = f"http://127.0.0.1:{self.port}"
+        self.engine = engine
 
-    def _script(self, command):
+    def _script(self, command, *args):
         return subprocess.run(
-            [sys.executable, str(SCRIPT), command, "--port", str(self.port), "--state-dir", str(self.state_dir)],
+            [sys.executable, str(SCRIPT), command, *args, "--port", str(self.port), "--state-dir", str(self.state_dir),
+             "--engine", self.engine],
             capture_output=True, text=True, check=False,
         )
 
@@ -101,8 +104,9 @@ class Emulator:
 
     def push_image(self, repository, tag):
         """Put an image into the emulator's ECR under tag (scripts/emulator push-image); returns its digest."""
-        result = subprocess.run([sys.executable, str(SCRIPT), "push-image", repository, tag, "--port", str(self.port)],
-                                capture_output=True, text=True, check=True)
+        result = self._script("push-image", repository, tag)
+        if result.returncode != 0:
+            raise RuntimeError(f"push-image failed: {result.stdout}{result.stderr}")
         return result.stdout.strip()
 
     def set_faults(self, **faults):
