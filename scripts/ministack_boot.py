@@ -11,6 +11,10 @@ AWS behaviour it restores; the README's "Emulator notes" list them:
   TargetGroupNotFound (the API reference: "TargetGroupNotFound: The specified target group does
   not exist"), and community.aws's elb_target_group, which relies on that error, crashes with
   "list index out of range".
+* A target group that a listener rule (not a listener's default action) forwards to is described
+  with no load balancer; AWS lists every load balancer that routes to it (ELBv2 API reference,
+  TargetGroup.LoadBalancerArns), and our observability role, which finds a service's target
+  group by its load balancer, stops on seed 004's host and path rules.
 * A gp3 DB instance created without explicit IOPS and throughput is described without them; AWS
   describes gp3's baseline, which it applies (RDS User Guide, "gp3 storage": 3,000 IOPS and
   125 MiB/s below 400 GiB for PostgreSQL, 12,000 and 500 from 400 GiB), and amazon.aws's
@@ -34,7 +38,7 @@ AWS behaviour it restores; the README's "Emulator notes" list them:
   ecs-svc/...)" (ECS Developer Guide, "Stopped tasks errors"), which our runbooks know as the
   normal end of a release.
 * Application Auto Scaling does not exist at all (every call answers HTTP 400 with no body): a
-  small in-memory service of ours answers the eight calls our ecs_service role makes
+  small in-memory service of ours answers nine calls, those our ecs_service role makes among them
   (Register/Describe/Deregister ScalableTargets, Put/Describe/Delete ScalingPolicies,
   Put/Describe/Delete ScheduledActions) as the API reference describes them, including
   ObjectNotFoundException for a missing target and the ECS service having to exist.
@@ -171,6 +175,34 @@ def _patch_target_groups():
             return alb._error("TargetGroupNotFound", f"One or more target groups not found: {', '.join(missing)}", 400)
         return original(params)
     _replace(alb, "_describe_tgs", describe_tgs)
+
+
+# -- A target group routed to by a listener rule belongs to that rule's load balancer ---------------
+
+def _patch_rule_target_groups():
+    from ministack.services import alb
+
+    def forwarded(actions):
+        for action in actions or []:
+            if action.get("TargetGroupArn"):
+                yield action["TargetGroupArn"]
+            for group in (action.get("ForwardConfig") or {}).get("TargetGroups") or []:
+                yield group.get("TargetGroupArn")
+
+    def with_rule_load_balancers(original):
+        def handler(params):
+            response = original(params)
+            # Inside MiniStack's dispatch, so the stores answer for the request's account and region.
+            for rule in list(alb._rules.values()):
+                listener = alb._listeners.get(rule.get("ListenerArn"))
+                for tg_arn in forwarded(rule.get("Actions")):
+                    group = alb._tgs.get(tg_arn)
+                    if listener and group is not None and listener["LoadBalancerArn"] not in group["LoadBalancerArns"]:
+                        group["LoadBalancerArns"].append(listener["LoadBalancerArn"])
+            return response
+        return handler
+    for name in ("_create_rule", "_modify_rule"):
+        _replace(alb, name, with_rule_load_balancers(getattr(alb, name)))
 
 
 # -- gp3 DB instances are described with the baseline AWS applies -----------------------------------
@@ -460,6 +492,7 @@ def main():
     _ministack = ministack_app
     for patch, says in (
         (_patch_target_groups, "DescribeTargetGroups raises TargetGroupNotFound for a missing name"),
+        (_patch_rule_target_groups, "a target group a listener rule forwards to lists that rule's load balancer"),
         (_patch_gp3_baseline, "gp3 DB instances are described with AWS's baseline IOPS and throughput"),
         (_patch_cloudwatch, "metric-math alarms keep their Metrics; dashboards take tags"),
         (_patch_nat_gateway_addresses, "NAT gateways are described with their addresses"),

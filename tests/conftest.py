@@ -68,6 +68,7 @@ SLOW_SCOPES_FIRST = (
     "tests/system/test_examples.py::TestExample_private_nat_https",
     "tests/system/test_teardown.py",
     "tests/system/test_release.py",
+    "tests/system/test_production.py",
     "tests/molecule/test_scenarios.py::TestScenario_ec2_asg",
     "tests/system/test_site.py",
     "tests/system/test_examples.py::TestExample_ec2_asg",
@@ -78,6 +79,7 @@ SLOW_SCOPES_FIRST = (
     "tests/molecule/test_scenarios.py::TestScenario_release_image",
     "tests/system/test_secrets.py",
     "tests/system/test_examples.py::TestExample_ec2_phase1",
+    "tests/system/test_examples.py::TestExample_public_aurora_cron_on_ministack",
 )
 
 

@@ -29,15 +29,16 @@ EMULATOR_VARS = {"s3_envfile_tls_only": False, "observability_dashboard_tags": {
 
 @pytest.fixture(scope="class")
 def emulator(request, tmp_path_factory):
-    """The example's own emulator, for its class."""
-    emu = Emulator(tmp_path_factory.mktemp(f"emulator-{request.cls.example}")).start()
+    """The example's own emulator (moto, or the class's engine), for its class."""
+    emu = Emulator(tmp_path_factory.mktemp(f"emulator-{request.cls.example}"), engine=request.cls.engine).start()
     yield emu
     emu.stop()
 
 
 @pytest.fixture(scope="class")
 def extra_vars(request, emulator):
-    extra = dict(EMULATOR_VARS, **request.cls.extra)
+    # MiniStack needs none of moto's workarounds: the inventory goes as it is.
+    extra = dict(EMULATOR_VARS if request.cls.engine == "moto" else {}, **request.cls.extra)
     if request.cls.certificate_domain:
         # The example's HTTPS listener takes a certificate the emulator's ACM issued.
         acm = emulator.client("acm", request.cls.region)
@@ -53,11 +54,15 @@ def runs():
     return {}
 
 
-def journey(example, region, checks, certificate_domain=None, before_converge=None, after_converge=None, **extra):
+def journey(example, region, checks, certificate_domain=None, before_converge=None, after_converge=None, engine="moto",
+            gaps="", **extra):
     """The test class of one example: the journey, then `checks(emulator, converge_run, region)`.
     before_converge(emulator, region) does what a person does first (secrets.yml's parameters);
     after_converge(emulator, region) changes the account behind the playbook's back, as AWS or a
-    person would, before the second converge and the dry run, which must leave it alone. extra:
+    person would, before the second converge and the dry run, which must leave it alone. engine: the
+    emulator (moto, or ministack: scripts/emulator --engine ministack); gaps: that engine's known gaps
+    (README, "Emulator notes") that make a second converge change things, which skip the two
+    converged-account tests with that reason. extra:
     more extra vars (what a person gives on the command line)."""
 
     class Journey:
@@ -80,10 +85,14 @@ def journey(example, region, checks, certificate_domain=None, before_converge=No
                 after_converge(emulator, region)
 
         def test_it_converges_again_with_nothing_changed(self, emulator, extra_vars):
+            if gaps:
+                pytest.skip(f"{engine} cannot hold a converged account still yet: {gaps}")
             run = self.site(emulator, extra_vars)
             assert run.changed == 0, run
 
         def test_a_dry_run_of_the_converged_account_changes_nothing_and_only_reads(self, emulator, extra_vars):
+            if gaps:
+                pytest.skip(f"{engine} cannot hold a converged account still yet: {gaps}")
             emulator.clear_recording()
             run = self.site(emulator, extra_vars, "--check", "--diff")
             assert run.changed == 0, run
@@ -94,7 +103,8 @@ def journey(example, region, checks, certificate_domain=None, before_converge=No
             checks(emulator, runs["converge"], region)
 
     Journey.example, Journey.region, Journey.certificate_domain, Journey.extra = example, region, certificate_domain, extra
-    Journey.__name__ = Journey.__qualname__ = f"TestExample_{example}"
+    Journey.engine = engine
+    Journey.__name__ = Journey.__qualname__ = f"TestExample_{example}" + ("" if engine == "moto" else f"_on_{engine}")
     return Journey
 
 
@@ -229,6 +239,7 @@ def check_seed_004(emulator, converge, region):
     ec2, elbv2, ecs, rds, events, scaling, logs = (emulator.client(s, region) for s in (
         "ec2", "elbv2", "ecs", "rds", "events", "application-autoscaling", "logs"))
     prefix, cluster = "revendiste-production", "revendiste-production-cluster"
+    account = emulator.client("sts", region).get_caller_identity()["Account"]
     # No NAT: public/private/database subnets, the tasks in the public ones with public IPs.
     _, subnets, tiers, groups, nats = vpc_of(ec2, f"{prefix}-vpc")
     assert nats == []
@@ -283,7 +294,7 @@ def check_seed_004(emulator, converge, region):
     statements = {s["Sid"]: s for s in iam.get_role_policy(
         RoleName=f"{prefix}-ecs-events", PolicyName="run-scheduled-tasks")["PolicyDocument"]["Statement"]}
     assert statements["RunTasksOnThisCluster"]["Condition"] == {
-        "ArnEquals": {"ecs:cluster": f"arn:aws:ecs:{region}:123456789012:cluster/{cluster}"}}
+        "ArnEquals": {"ecs:cluster": f"arn:aws:ecs:{region}:{account}:cluster/{cluster}"}}
     jobs = {f"{prefix}-sync-payments": ("cron(0/15 * * * ? *)", ("256", "512"), "FARGATE_SPOT"),
             f"{prefix}-scrape-events": ("cron(0 6 * * ? *)", ("1024", "2048"), "FARGATE")}
     for rule_name, (schedule, size, provider) in jobs.items():
@@ -301,8 +312,8 @@ def check_seed_004(emulator, converge, region):
         (f"/ecs/{prefix}-{name}", 7) for name in ("backend", "cronjobs", "frontend")]
     summary = " ".join(converge.output.split())
     for output in (alb["DNSName"], aurora["Endpoint"], secret, f"Cluster {cluster}",
-                   f"123456789012.dkr.ecr.{region}.amazonaws.com/revendiste-backend",
-                   f"123456789012.dkr.ecr.{region}.amazonaws.com/revendiste-frontend"):
+                   f"{account}.dkr.ecr.{region}.amazonaws.com/revendiste-backend",
+                   f"{account}.dkr.ecr.{region}.amazonaws.com/revendiste-frontend"):
         assert output in summary, output
 
 
@@ -315,6 +326,13 @@ def autoscale_the_backend(emulator, region):
 
 TestExample_public_aurora_cron = journey("public_aurora_cron", "sa-east-1", check_seed_004,
                                          certificate_domain="revendiste.example", after_converge=autoscale_the_backend)
+# The same example on MiniStack, a second emulator written by others, with none of moto's workarounds.
+TestExample_public_aurora_cron_on_ministack = journey("public_aurora_cron", "sa-east-1", check_seed_004,
+                                                      certificate_domain="revendiste.example",
+                                                      after_converge=autoscale_the_backend, engine="ministack",
+                                                      gaps="an Aurora cluster's endpoint moves to 127.0.0.1 after its "
+                                                           "creation; ModifyDBCluster(ManageMasterUserPassword) makes no "
+                                                           "MasterUserSecret; its listener rules read back as changed")
 
 
 def store_the_database_password(emulator, region):
