@@ -14,6 +14,7 @@ description:
     a dry run of a new repository with a lifecycle policy fails there, it cannot manage tags, and
     AES256 encryption sends C(kmsKey=null), which botocore rejects.
   - Supports check mode (no mutating call) and C(--diff) (the managed settings before and after).
+  - Refuses a lifecycle policy that would expire an image still in use (O(protected_images)); a dry run refuses it too.
 author:
   - Wanzami infrastructure team
 options:
@@ -48,6 +49,17 @@ options:
   kms_key:
     description: ARN of the KMS key when O(encryption_type=KMS).
     type: str
+  protected_images:
+    description:
+      - Images the lifecycle policy must never expire, as M(wanzami.infra.ecr_images_in_use_info) returns them
+        (C(tag) or C(digest), and C(used_by)); entries of other repositories are ignored.
+      - Before a new or changed O(lifecycle_policy) is put on an existing repository, the module lists its images,
+        evaluates the policy as ECR does (rules in C(rulePriority) order, an image matched by a rule unseen by the
+        rules after it, C(tagStatus), C(tagPrefixList), C(tagPatternList), C(imageCountMoreThan), C(sinceImagePushed))
+        and fails before any mutating call, listing each image it would expire that one of these names.
+    type: list
+    elements: dict
+    default: []
   force_delete:
     description: With O(state=absent), delete the repository even if it holds images.
     type: bool
@@ -83,6 +95,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+refused_images:
+  description: When a lifecycle policy is refused, the images in use it would expire (digest, tags, rule, used_by).
+  returned: on that failure
+  type: list
+  elements: dict
 repository:
   description: The repository after the change (before it, in check mode, for settings not yet applied).
   returned: when O(state=present)
@@ -140,6 +157,10 @@ from ansible_collections.wanzami.infra.plugins.module_utils.ecr import put_image
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr import put_lifecycle_policy
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr import tag_repository
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr import untag_repository
+from ansible_collections.wanzami.infra.plugins.module_utils.ecr_lifecycle import AnsibleECRLifecycleError
+from ansible_collections.wanzami.infra.plugins.module_utils.ecr_lifecycle import describe_images
+from ansible_collections.wanzami.infra.plugins.module_utils.ecr_lifecycle import describe_refusal
+from ansible_collections.wanzami.infra.plugins.module_utils.ecr_lifecycle import refused_expiries
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
 
@@ -217,6 +238,20 @@ def ensure_scanning(module, client, repository, wanted):
     return True
 
 
+def check_expiries(module, client, name, current, wanted):
+    """Fail, before anything changes, when a new or changed policy would expire an image still in use."""
+    protected = [p for p in module.params.get("protected_images") or [] if p.get("repository") in (None, name)]
+    if not wanted or current == wanted or not protected:
+        return
+    try:
+        refused = refused_expiries(wanted, describe_images(client, name), protected)
+    except ValueError as e:
+        module.fail_json(msg=f"ECR repository {name}: cannot tell which images the lifecycle policy would expire ({e}); "
+                             "nothing was changed")
+    if refused:
+        module.fail_json(msg=describe_refusal(name, refused), refused_images=refused)
+
+
 def ensure_lifecycle_policy(module, client, name, current, wanted):
     if wanted is None or current == (wanted or None):
         return False
@@ -268,6 +303,7 @@ def ensure_present(module, client):
     current_policy = normalised(get_lifecycle_policy(client, name))
     current_tags = list_repository_tags(client, repository["repositoryArn"])
     before = settings_of(repository, current_policy, current_tags)
+    check_expiries(module, client, name, current_policy, wanted_policy)
 
     changed = ensure_mutability(module, client, repository, params["image_tag_mutability"])
     changed |= ensure_scanning(module, client, repository, params["scan_on_push"])
@@ -311,6 +347,7 @@ def main():
         encryption_type=dict(type="str", choices=["AES256", "KMS"], default="AES256"),
         kms_key=dict(type="str", no_log=False),
         force_delete=dict(type="bool", default=False),
+        protected_images=dict(type="list", elements="dict", default=[]),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
@@ -325,7 +362,7 @@ def main():
             changed, diff = ensure_absent(module, client)
             module.exit_json(changed=changed, diff=diff)
         changed, repository, diff = ensure_present(module, client)
-    except AnsibleECRError as e:
+    except (AnsibleECRError, AnsibleECRLifecycleError) as e:
         module.fail_json_aws_error(e)
     module.exit_json(changed=changed, repository=repository, diff=diff)
 
