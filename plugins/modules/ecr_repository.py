@@ -64,6 +64,13 @@ options:
     description: With O(state=absent), delete the repository even if it holds images.
     type: bool
     default: false
+  only_if_tagged:
+    description:
+      - With O(state=absent), delete the repository only when it carries every one of these tags (the ownership tags);
+        one without them is someone else's and is kept, with RV(kept=true) and a message saying so.
+      - Empty - delete whatever has the name.
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -95,6 +102,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+kept:
+  description: With O(state=absent) and O(only_if_tagged), true when the repository exists but is not ours, so was kept.
+  returned: when O(state=absent)
+  type: bool
+msg:
+  description: Why the repository was kept.
+  returned: when RV(kept=true)
+  type: str
 refused_images:
   description: When a lifecycle policy is refused, the images in use it would expire (digest, tags, rule, used_by).
   returned: on that failure
@@ -163,6 +178,8 @@ from ansible_collections.wanzami.infra.plugins.module_utils.ecr_lifecycle import
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr_lifecycle import refused_expiries
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import carries_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import kept_message
 
 
 def normalised(policy):
@@ -331,10 +348,15 @@ def ensure_absent(module, client):
     name = module.params["name"]
     repository = describe_repository(client, name)
     if repository is None:
-        return False, {"before": {"name": name, "state": "absent"}, "after": {"name": name, "state": "absent"}}
+        return False, {"before": {"name": name, "state": "absent"}, "after": {"name": name, "state": "absent"}}, None
+    required = module.params.get("only_if_tagged")
+    if required:
+        tags = list_repository_tags(client, repository["repositoryArn"])
+        if not carries_tags(tags, required):
+            return False, {}, kept_message("ECR repository", name, tags, required)
     if not module.check_mode:
         delete_repository(client, name, module.params["force_delete"])
-    return True, {"before": {"name": name, "state": "present"}, "after": {"name": name, "state": "absent"}}
+    return True, {"before": {"name": name, "state": "present"}, "after": {"name": name, "state": "absent"}}, None
 
 
 def main():
@@ -348,6 +370,7 @@ def main():
         kms_key=dict(type="str", no_log=False),
         force_delete=dict(type="bool", default=False),
         protected_images=dict(type="list", elements="dict", default=[]),
+        only_if_tagged=dict(type="dict", default={}),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
@@ -359,8 +382,8 @@ def main():
     client = module.client("ecr")
     try:
         if module.params["state"] == "absent":
-            changed, diff = ensure_absent(module, client)
-            module.exit_json(changed=changed, diff=diff)
+            changed, diff, kept = ensure_absent(module, client)
+            module.exit_json(changed=changed, diff=diff, kept=bool(kept), **({"msg": kept} if kept else {}))
         changed, repository, diff = ensure_present(module, client)
     except (AnsibleECRError, AnsibleECRLifecycleError) as e:
         module.fail_json_aws_error(e)
