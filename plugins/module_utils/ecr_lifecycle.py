@@ -115,6 +115,10 @@ def expired_images(policy, images, now=None):
         number = int(selection.get("countNumber", 0))
         if count_type == "imageCountMoreThan":
             victims = candidates[number:]
+            # Images pushed at the same instant as the newest one expired may be taken in its stead: all of them may go.
+            if victims:
+                boundary = _pushed_at(victims[0])
+                victims = [i for i in candidates[:number] if _pushed_at(i) == boundary] + victims
         elif count_type in ("sinceImagePushed", "sinceImagePulled"):
             limit = now - timedelta(days=number)
             if count_type == "sinceImagePulled":

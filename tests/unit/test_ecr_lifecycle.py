@@ -80,6 +80,15 @@ def test_untagged_since_pushed_and_any():
     assert expired({"rules": [rule(1, "sinceImagePushed", 7, tagStatus="any")]}, images) == [digest(3), digest(1)]
 
 
+def test_images_pushed_at_the_same_instant_as_an_expired_one_may_expire_too():
+    same = NOW - timedelta(days=1)
+    images = [image(1, "v1", days_ago=3), *({**image(n, f"v{n}"), "imagePushedAt": same} for n in (2, 3)),
+              image(4, "v4", days_ago=0)]
+    assert sorted(expired({"rules": [rule(1, number=3, tagPatternList=["*"])]}, images)) == [digest(1)]
+    # Keep 2: v2 and v3 were pushed in the same second, and ECR may keep either of them.
+    assert sorted(expired({"rules": [rule(1, number=2, tagPatternList=["*"])]}, images)) == [digest(1), digest(2), digest(3)]
+
+
 def test_an_unknown_count_type_is_refused_rather_than_guessed():
     with pytest.raises(ValueError, match="sinceImageTransitioned"):
         lc.expired_images({"rules": [rule(1, "sinceImageTransitioned")]}, [image(1, "v1")], NOW)
