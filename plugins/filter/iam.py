@@ -1,6 +1,7 @@
 # Copyright: Wanzami infrastructure team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Whether IAM policy documents allow an action on a resource, offline, for the runbooks."""
+"""Whether IAM policy documents allow an action on a resource, offline, for the runbooks; whether a trust policy
+lets a service assume a role, for the ecs_cluster role's shared roles."""
 
 import fnmatch
 import json
@@ -57,6 +58,18 @@ def iam_policy_allows(documents, action, resource="*"):
     return any(s.get("Effect") == "Allow" and _applies(s, action, resource) for s in statements)
 
 
+def iam_trusts_service(document, service):
+    """True when a trust policy lets the AWS service assume the role (an Allow of sts:AssumeRole to it)."""
+    for statement in _statements(document):
+        principals = statement.get("Principal")
+        services = _as_list(principals.get("Service")) if isinstance(principals, dict) else []
+        actions = _as_list(statement.get("Action"))
+        assumes = _matches(actions, "sts:AssumeRole", case_sensitive=False)
+        if statement.get("Effect") == "Allow" and service in services and assumes:
+            return True
+    return False
+
+
 class FilterModule:
     def filters(self):
-        return {"iam_policy_allows": iam_policy_allows}
+        return {"iam_policy_allows": iam_policy_allows, "iam_trusts_service": iam_trusts_service}

@@ -47,3 +47,16 @@ def apply_tags(module, current, wanted, purge_tags, tag, untag):
         if to_set:
             tag(to_set)
     return True
+
+
+def carries_tags(current, required):
+    """Whether tags hold every required tag with its value (required empty: always)."""
+    current = current or {}
+    return all(k in current and str(current[k]) == str(v) for k, v in (required or {}).items())
+
+
+def kept_message(kind, name, current, required):
+    """Why a resource was not deleted: it is not ours."""
+    missing = sorted(f"{k}={v}" for k, v in required.items() if str((current or {}).get(k)) != str(v))
+    return (f"{kind} {name} is not ours (it lacks the ownership tags {', '.join(missing)}): kept, not deleted. "
+            "Delete it yourself if it really is this environment's.")

@@ -33,6 +33,13 @@ options:
       - C(0) removes the retention policy (events never expire). Left alone when not given.
     type: int
     choices: [0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+  only_if_tagged:
+    description:
+      - With O(state=absent), delete the log group only when it carries every one of these tags (the ownership tags);
+        one without them is someone else's and is kept, with RV(kept=true) and a message saying so.
+      - Empty - delete whatever has the name.
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -60,6 +67,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+kept:
+  description: With O(state=absent) and O(only_if_tagged), true when the log group exists but is not ours, so was kept.
+  returned: when O(state=absent)
+  type: bool
+msg:
+  description: Why the log group was kept.
+  returned: when RV(kept=true)
+  type: str
 log_group:
   description: The log group after the change; in check mode, what it would be (no C(arn) for a group that would be created).
   returned: when O(state=present)
@@ -101,6 +116,8 @@ from ansible_collections.wanzami.infra.plugins.module_utils.logs import tag_log_
 from ansible_collections.wanzami.infra.plugins.module_utils.logs import untag_log_group
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import carries_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import kept_message
 
 
 def settings_of(group, tags):
@@ -169,11 +186,17 @@ def ensure_present(module, client):
 def ensure_absent(module, client):
     name = module.params["name"]
     gone = {"name": name, "state": "absent"}
-    if describe_log_group(client, name) is None:
-        return False, {"before": gone, "after": gone}
+    group = describe_log_group(client, name)
+    if group is None:
+        return False, {"before": gone, "after": gone}, None
+    required = module.params.get("only_if_tagged")
+    if required:
+        tags = list_log_group_tags(client, log_group_arn(group))
+        if not carries_tags(tags, required):
+            return False, {}, kept_message("Log group", name, tags, required)
     if not module.check_mode:
         delete_log_group(client, name)
-    return True, {"before": {"name": name, "state": "present"}, "after": gone}
+    return True, {"before": {"name": name, "state": "present"}, "after": gone}, None
 
 
 def main():
@@ -183,13 +206,14 @@ def main():
         retention=dict(type="int", choices=[0] + RETENTION_DAYS),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
+        only_if_tagged=dict(type="dict", default={}),
     )
     module = WanzamiInfraAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("logs")
     try:
         if module.params["state"] == "absent":
-            changed, diff = ensure_absent(module, client)
-            module.exit_json(changed=changed, diff=diff)
+            changed, diff, kept = ensure_absent(module, client)
+            module.exit_json(changed=changed, diff=diff, kept=bool(kept), **({"msg": kept} if kept else {}))
         changed, log_group, diff = ensure_present(module, client)
     except AnsibleLogsError as e:
         module.fail_json_aws_error(e)

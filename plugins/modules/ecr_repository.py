@@ -14,6 +14,7 @@ description:
     a dry run of a new repository with a lifecycle policy fails there, it cannot manage tags, and
     AES256 encryption sends C(kmsKey=null), which botocore rejects.
   - Supports check mode (no mutating call) and C(--diff) (the managed settings before and after).
+  - Refuses a lifecycle policy that would expire an image still in use (O(protected_images)); a dry run refuses it too.
 author:
   - Wanzami infrastructure team
 options:
@@ -48,10 +49,28 @@ options:
   kms_key:
     description: ARN of the KMS key when O(encryption_type=KMS).
     type: str
+  protected_images:
+    description:
+      - Images the lifecycle policy must never expire, as M(wanzami.infra.ecr_images_in_use_info) returns them
+        (C(tag) or C(digest), and C(used_by)); entries of other repositories are ignored.
+      - Before a new or changed O(lifecycle_policy) is put on an existing repository, the module lists its images,
+        evaluates the policy as ECR does (rules in C(rulePriority) order, an image matched by a rule unseen by the
+        rules after it, C(tagStatus), C(tagPrefixList), C(tagPatternList), C(imageCountMoreThan), C(sinceImagePushed))
+        and fails before any mutating call, listing each image it would expire that one of these names.
+    type: list
+    elements: dict
+    default: []
   force_delete:
     description: With O(state=absent), delete the repository even if it holds images.
     type: bool
     default: false
+  only_if_tagged:
+    description:
+      - With O(state=absent), delete the repository only when it carries every one of these tags (the ownership tags);
+        one without them is someone else's and is kept, with RV(kept=true) and a message saying so.
+      - Empty - delete whatever has the name.
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -83,6 +102,19 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+kept:
+  description: With O(state=absent) and O(only_if_tagged), true when the repository exists but is not ours, so was kept.
+  returned: when O(state=absent)
+  type: bool
+msg:
+  description: Why the repository was kept.
+  returned: when RV(kept=true)
+  type: str
+refused_images:
+  description: When a lifecycle policy is refused, the images in use it would expire (digest, tags, rule, used_by).
+  returned: on that failure
+  type: list
+  elements: dict
 repository:
   description: The repository after the change (before it, in check mode, for settings not yet applied).
   returned: when O(state=present)
@@ -140,8 +172,14 @@ from ansible_collections.wanzami.infra.plugins.module_utils.ecr import put_image
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr import put_lifecycle_policy
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr import tag_repository
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr import untag_repository
+from ansible_collections.wanzami.infra.plugins.module_utils.ecr_lifecycle import AnsibleECRLifecycleError
+from ansible_collections.wanzami.infra.plugins.module_utils.ecr_lifecycle import describe_images
+from ansible_collections.wanzami.infra.plugins.module_utils.ecr_lifecycle import describe_refusal
+from ansible_collections.wanzami.infra.plugins.module_utils.ecr_lifecycle import refused_expiries
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import carries_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import kept_message
 
 
 def normalised(policy):
@@ -217,6 +255,20 @@ def ensure_scanning(module, client, repository, wanted):
     return True
 
 
+def check_expiries(module, client, name, current, wanted):
+    """Fail, before anything changes, when a new or changed policy would expire an image still in use."""
+    protected = [p for p in module.params.get("protected_images") or [] if p.get("repository") in (None, name)]
+    if not wanted or current == wanted or not protected:
+        return
+    try:
+        refused = refused_expiries(wanted, describe_images(client, name), protected)
+    except ValueError as e:
+        module.fail_json(msg=f"ECR repository {name}: cannot tell which images the lifecycle policy would expire ({e}); "
+                             "nothing was changed")
+    if refused:
+        module.fail_json(msg=describe_refusal(name, refused), refused_images=refused)
+
+
 def ensure_lifecycle_policy(module, client, name, current, wanted):
     if wanted is None or current == (wanted or None):
         return False
@@ -268,6 +320,7 @@ def ensure_present(module, client):
     current_policy = normalised(get_lifecycle_policy(client, name))
     current_tags = list_repository_tags(client, repository["repositoryArn"])
     before = settings_of(repository, current_policy, current_tags)
+    check_expiries(module, client, name, current_policy, wanted_policy)
 
     changed = ensure_mutability(module, client, repository, params["image_tag_mutability"])
     changed |= ensure_scanning(module, client, repository, params["scan_on_push"])
@@ -295,10 +348,15 @@ def ensure_absent(module, client):
     name = module.params["name"]
     repository = describe_repository(client, name)
     if repository is None:
-        return False, {"before": {"name": name, "state": "absent"}, "after": {"name": name, "state": "absent"}}
+        return False, {"before": {"name": name, "state": "absent"}, "after": {"name": name, "state": "absent"}}, None
+    required = module.params.get("only_if_tagged")
+    if required:
+        tags = list_repository_tags(client, repository["repositoryArn"])
+        if not carries_tags(tags, required):
+            return False, {}, kept_message("ECR repository", name, tags, required)
     if not module.check_mode:
         delete_repository(client, name, module.params["force_delete"])
-    return True, {"before": {"name": name, "state": "present"}, "after": {"name": name, "state": "absent"}}
+    return True, {"before": {"name": name, "state": "present"}, "after": {"name": name, "state": "absent"}}, None
 
 
 def main():
@@ -311,6 +369,8 @@ def main():
         encryption_type=dict(type="str", choices=["AES256", "KMS"], default="AES256"),
         kms_key=dict(type="str", no_log=False),
         force_delete=dict(type="bool", default=False),
+        protected_images=dict(type="list", elements="dict", default=[]),
+        only_if_tagged=dict(type="dict", default={}),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
@@ -322,10 +382,10 @@ def main():
     client = module.client("ecr")
     try:
         if module.params["state"] == "absent":
-            changed, diff = ensure_absent(module, client)
-            module.exit_json(changed=changed, diff=diff)
+            changed, diff, kept = ensure_absent(module, client)
+            module.exit_json(changed=changed, diff=diff, kept=bool(kept), **({"msg": kept} if kept else {}))
         changed, repository, diff = ensure_present(module, client)
-    except AnsibleECRError as e:
+    except (AnsibleECRError, AnsibleECRLifecycleError) as e:
         module.fail_json_aws_error(e)
     module.exit_json(changed=changed, repository=repository, diff=diff)
 

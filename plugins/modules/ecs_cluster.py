@@ -61,6 +61,13 @@ options:
       - Left alone when not given.
     type: str
     choices: [enabled, disabled, enhanced]
+  only_if_tagged:
+    description:
+      - With O(state=absent), delete the cluster only when it carries every one of these tags (the ownership tags);
+        one without them is someone else's and is kept, with RV(kept=true) and a message saying so.
+      - Empty - delete whatever has the name.
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -98,6 +105,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+kept:
+  description: With O(state=absent) and O(only_if_tagged), true when the cluster exists but is not ours, so was kept.
+  returned: when O(state=absent)
+  type: bool
+msg:
+  description: Why the cluster was kept.
+  returned: when RV(kept=true)
+  type: str
 cluster:
   description:
     - The cluster after the change. In check mode, what it would be; a cluster that would be created has no
@@ -156,6 +171,8 @@ from ansible_collections.wanzami.infra.plugins.module_utils.ecs import untag_clu
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs import update_cluster_settings
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import carries_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import kept_message
 
 MAX_WEIGHT = 1000
 MAX_BASE = 100000
@@ -337,10 +354,14 @@ def ensure_absent(module, client):
     cluster = describe_cluster(client, name)
     gone = {"name": name, "state": "absent"}
     if cluster is None:
-        return False, {"before": gone, "after": gone}
+        return False, {"before": gone, "after": gone}, None
+    tags = ecs_tag_dict(cluster.get("tags"))
+    required = module.params.get("only_if_tagged") or {}
+    if not carries_tags(tags, required):
+        return False, {}, kept_message("ECS cluster", name, tags, required)
     if not module.check_mode:
         delete_cluster(client, name)
-    return True, {"before": {"name": name, "state": "present", **settings_of(cluster)}, "after": gone}
+    return True, {"before": {"name": name, "state": "present", **settings_of(cluster)}, "after": gone}, None
 
 
 def main():
@@ -360,13 +381,14 @@ def main():
         container_insights=dict(type="str", choices=["enabled", "disabled", "enhanced"]),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
+        only_if_tagged=dict(type="dict", default={}),
     )
     module = WanzamiInfraAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("ecs")
     try:
         if module.params["state"] == "absent":
-            changed, diff = ensure_absent(module, client)
-            module.exit_json(changed=changed, diff=diff)
+            changed, diff, kept = ensure_absent(module, client)
+            module.exit_json(changed=changed, diff=diff, kept=bool(kept), **({"msg": kept} if kept else {}))
         changed, cluster, diff = ensure_present(module, client)
     except AnsibleECSError as e:
         module.fail_json_aws_error(e)

@@ -98,8 +98,18 @@ def test_every_value_cloudwatch_accepts_is_a_choice():
 @pytest.mark.parametrize("check_mode", [True, False])
 def test_delete(aws, check_mode):
     aws.update(group=existing())
-    changed, diff = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent"), None)
+    changed, diff, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent"), None)
+    assert kept is None
     assert changed and diff["after"]["state"] == "absent"
     assert aws["calls"] == ([] if check_mode else [("delete_log_group", "/ecs/wanzami-backend")])
     aws.update(group=None, calls=[])
     assert mod.ensure_absent(FakeModule(state="absent"), None)[0] is False
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_log_group_without_the_ownership_tags_is_kept(aws, check_mode):
+    aws.update(group=existing(), tags={"owner": "console"})
+    changed, _, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent",
+                                                    only_if_tagged={"project": "wanzami"}), None)
+    assert not changed and aws["calls"] == []
+    assert kept.startswith("Log group /ecs/wanzami-backend is not ours (it lacks the ownership tags project=wanzami)")

@@ -112,8 +112,21 @@ def test_encryption_cannot_change(aws):
 @pytest.mark.parametrize("check_mode", [True, False])
 def test_delete(aws, check_mode):
     aws.update(repository=existing())
-    changed, diff = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent"), None)
+    changed, diff, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent"), None)
+    assert kept is None
     assert changed and diff["after"]["state"] == "absent"
     assert aws["calls"] == ([] if check_mode else ["delete_repository"])
     aws.update(repository=None)
     assert mod.ensure_absent(FakeModule(state="absent"), None)[0] is False
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_repository_without_the_ownership_tags_is_kept(aws, check_mode):
+    aws.update(repository=existing(), tags={"team": "media"})
+    required = {"project": "wanzami", "managed-by": "ansible"}
+    changed, _, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent", only_if_tagged=required), None)
+    assert not changed and aws["calls"] == []
+    assert "ECR repository wanzami-backend is not ours" in kept and "managed-by=ansible, project=wanzami" in kept
+    aws.update(tags={"project": "wanzami", "managed-by": "ansible", "team": "media"})
+    changed, _, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent", only_if_tagged=required), None)
+    assert changed and kept is None and aws["calls"] == ([] if check_mode else ["delete_repository"])

@@ -170,9 +170,22 @@ def test_a_strategy_ecs_would_refuse_fails_before_any_call(aws, strategy, provid
 @pytest.mark.parametrize("check_mode", [True, False])
 def test_delete(aws, check_mode):
     aws["cluster"] = existing()
-    changed, diff = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent"), None)
+    changed, diff, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent"), None)
+    assert kept is None
     assert changed and diff["after"]["state"] == "absent"
     assert names(aws["calls"]) == ([] if check_mode else ["delete_cluster"])
     aws.update(cluster=None, calls=[])
     assert mod.ensure_absent(FakeModule(state="absent"), None)[0] is False
     assert aws["calls"] == []
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_cluster_without_the_ownership_tags_is_kept(aws, check_mode):
+    aws["cluster"] = existing(tags=[{"key": "team", "value": "media"}])
+    required = {"project": "wanzami"}
+    changed, _, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent", only_if_tagged=required), None)
+    assert not changed and aws["calls"] == []
+    assert "ECS cluster wanzami-cluster is not ours" in kept
+    aws["cluster"] = existing()
+    changed, _, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent", only_if_tagged=required), None)
+    assert changed and kept is None
