@@ -20,6 +20,15 @@ AWS behaviour it restores; the README's "Emulator notes" list them:
   125 MiB/s below 400 GiB for PostgreSQL, 12,000 and 500 from 400 GiB), and amazon.aws's
   rds_instance fails on a re-run with KeyError 'Iops' (moto has the same gap; there the local
   inventory sends the baseline values instead).
+* ModifyDBCluster with ManageMasterUserPassword=true makes no secret, so the cluster has no
+  MasterUserSecret (CreateDBCluster makes one); AWS makes the secret on modify as on create (RDS
+  User Guide, "Password management with Amazon RDS and AWS Secrets Manager": "turn on
+  ... when you modify a DB cluster"), and our rds role, which turns it on after creating the
+  cluster, would change it on every run.
+* An Aurora cluster's endpoints move after its creation, from the AWS-style name CreateDBCluster
+  answers to the address of MiniStack's own database; on AWS a cluster's endpoint never changes
+  (RDS User Guide, "Amazon Aurora endpoint connections"), and the env file's DATABASE_HOST, read
+  from it, would change on every run. Patched to keep the first endpoints described.
 * A metric-math alarm (PutMetricAlarm with Metrics) is stored without its Metrics and with a
   made-up Statistic "Average" and Period 60; AWS keeps the Metrics and describes no single-metric
   fields for it (CloudWatch API reference, MetricAlarm: "Metrics: an array of MetricDataQuery
@@ -28,6 +37,9 @@ AWS behaviour it restores; the README's "Emulator notes" list them:
 * Dashboards cannot be tagged (TagResource, UntagResource and ListTagsForResource answer
   ResourceNotFound for a dashboard ARN, and PutDashboard drops its Tags); AWS tags alarms, dashboards, metric streams and
   Contributor Insights rules (CloudWatch API reference, TagResource).
+* A security group's rules are described one IpPermission per authorization call, so a port
+  opened to many ranges in several calls appears several times; AWS describes one IpPermission per
+  protocol and port range, with every source in it (EC2 API reference, IpPermission).
 * A NAT gateway is described without its addresses (an empty natGatewayAddressSet), though it
   was created with an Elastic IP; AWS describes the allocation, public and private IP and network
   interface of each (EC2 API reference, NatGatewayAddress), and amazon.aws's
@@ -221,6 +233,50 @@ def _patch_gp3_baseline():
     _replace(rds, "_instance_xml", instance_xml)
 
 
+# -- RDS: ModifyDBCluster(ManageMasterUserPassword) makes the managed secret ------------------------
+
+def _patch_cluster_managed_password():
+    from ministack.services import rds
+
+    modify_db_cluster = rds._modify_db_cluster
+
+    def modify_db_cluster_with_secret(params):
+        response = modify_db_cluster(params)
+        if response[0] != 200 or rds._p(params, "ManageMasterUserPassword") != "true":
+            return response
+        cluster = rds._clusters.get(rds._p(params, "DBClusterIdentifier"))
+        if cluster is not None and not cluster.get("MasterUserSecret"):
+            password = rds._generate_master_user_password()
+            arn = rds.secretsmanager.create_secret_in_process(
+                f"rds!cluster-{rds.new_uuid()}",
+                json.dumps({"username": cluster.get("MasterUsername"), "password": password}),
+                description=f"Secret managed by RDS for DB cluster {cluster['DBClusterIdentifier']}")
+            cluster["MasterUserSecret"] = {
+                "SecretArn": arn, "SecretStatus": "active",
+                "KmsKeyId": rds._p(params, "MasterUserSecretKmsKeyId") or (
+                    f"arn:aws:kms:{rds.get_region()}:{rds.get_account_id()}:key/aws-secretsmanager-default")}
+            # The same change of password as a MasterUserPassword would make.
+            rds._apply_cluster_master_password_change(cluster, password)
+        return response
+    _replace(rds, "_modify_db_cluster", modify_db_cluster_with_secret)
+
+
+# -- RDS: an Aurora cluster keeps the endpoints it was first described with --------------------------
+
+def _patch_cluster_endpoints():
+    from ministack.services import rds
+
+    cluster_xml = rds._cluster_xml
+
+    def stable_cluster_xml(cluster):
+        first = cluster.setdefault("_wanzami_first_endpoints", {})
+        for key in ("Endpoint", "ReaderEndpoint"):
+            if not first.get(key) and cluster.get(key):
+                first[key] = cluster[key]
+        return cluster_xml(dict(cluster, **first))
+    _replace(rds, "_cluster_xml", stable_cluster_xml)
+
+
 # -- CloudWatch: metric-math alarms keep their Metrics; dashboards take tags -------------------------
 
 _SINGLE_METRIC_FIELDS = ("MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Period", "Dimensions", "Unit")
@@ -265,6 +321,32 @@ def _patch_cloudwatch():
             cloudwatch._resource_tags[arn] = {t["Key"]: t.get("Value", "") for t in tags}
         return response
     _replace(cloudwatch, "_put_dashboard", put_dashboard_with_tags)
+
+
+# -- EC2: one IpPermission per protocol and port range ------------------------------------------------
+
+_SOURCES = ("IpRanges", "Ipv6Ranges", "PrefixListIds", "UserIdGroupPairs")
+
+
+def _merged_permissions(permissions):
+    merged = {}
+    for permission in permissions or []:
+        key = (permission.get("IpProtocol"), permission.get("FromPort"), permission.get("ToPort"))
+        into = merged.setdefault(key, dict(permission, **{source: [] for source in _SOURCES}))
+        for source in _SOURCES:
+            into[source].extend(entry for entry in permission.get(source) or [] if entry not in into[source])
+    return list(merged.values())
+
+
+def _patch_security_group_permissions():
+    from ministack.services import ec2
+
+    sg_xml = ec2._sg_xml
+
+    def merged_sg_xml(group):
+        return sg_xml(dict(group, IpPermissions=_merged_permissions(group.get("IpPermissions")),
+                           IpPermissionsEgress=_merged_permissions(group.get("IpPermissionsEgress"))))
+    _replace(ec2, "_sg_xml", merged_sg_xml)
 
 
 # -- EC2: NAT gateways are described with their addresses --------------------------------------------
@@ -494,7 +576,10 @@ def main():
         (_patch_target_groups, "DescribeTargetGroups raises TargetGroupNotFound for a missing name"),
         (_patch_rule_target_groups, "a target group a listener rule forwards to lists that rule's load balancer"),
         (_patch_gp3_baseline, "gp3 DB instances are described with AWS's baseline IOPS and throughput"),
+        (_patch_cluster_managed_password, "ModifyDBCluster(ManageMasterUserPassword) makes the managed secret"),
+        (_patch_cluster_endpoints, "an Aurora cluster keeps the endpoints it was first described with"),
         (_patch_cloudwatch, "metric-math alarms keep their Metrics; dashboards take tags"),
+        (_patch_security_group_permissions, "security group rules are described one IpPermission per port range"),
         (_patch_nat_gateway_addresses, "NAT gateways are described with their addresses"),
         (_patch_replaced_tasks, "tasks a deployment replaced are stopped by the service scheduler"),
     ):
