@@ -21,6 +21,7 @@ from tests.conftest import BIN
 from tests.conftest import REPO
 from tests.conftest import run_playbook
 from tests.emulator import Emulator
+from tests.system.test_release import image_of
 
 pytestmark = pytest.mark.system
 
@@ -86,11 +87,6 @@ def revisions(emulator):
         assert service["runningCount"] == service["desiredCount"], service
         result[name] = service["taskDefinition"].split("/")[-1]
     return result
-
-
-def image_of(emulator, family_revision):
-    definition = emulator.client("ecs").describe_task_definition(taskDefinition=family_revision)["taskDefinition"]
-    return definition["containerDefinitions"][0]["image"]
 
 
 def record(emulator):
