@@ -52,6 +52,13 @@ def test_the_shared_execution_role_keeps_the_managed_policy_and_the_other_teams_
     iam = emulator.client("iam")
     shared_role(iam, "ecsTaskExecutionRole")
     args = ["--tags", "ecs_cluster", "-e", "ecs_cluster_execution_role_name=ecsTaskExecutionRole"]
+    # Until the inventory adopts it, the run reads it and stops before its first change.
+    emulator.clear_recording()
+    refused = run_playbook(SITE, *args, env=emulator.env(), check=False)
+    assert refused.rc != 0 and said(refused, "IAM role ecsTaskExecutionRole exists and is not ours"), refused
+    assert emulator.mutating_calls() == []
+    assert_theirs_intact(iam, "ecsTaskExecutionRole")
+    args += ["-e", '{"wanzami_adopt": ["iam_role/ecsTaskExecutionRole"]}']
     run = run_playbook(SITE, *args, env=emulator.env())
     assert said(run, "Role ecsTaskExecutionRole is not ours (it lacks the ownership tags)")
     assert_theirs_intact(iam, "ecsTaskExecutionRole")
@@ -72,7 +79,7 @@ def test_a_shared_role_the_tasks_cannot_assume_is_refused_before_any_change(emul
     iam.create_role(RoleName="instance-role", AssumeRolePolicyDocument=json.dumps(ec2_trust))
     emulator.clear_recording()
     run = run_playbook(SITE, "--tags", "ecs_cluster", "-e", "ecs_cluster_execution_role_name=instance-role",
-                       env=emulator.env(), check=False)
+                       "-e", '{"wanzami_adopt": ["iam_role/instance-role"]}', env=emulator.env(), check=False)
     assert run.rc != 0 and run.failed == 1, run
     assert said(run, "ecs_cluster: role instance-role exists without this environment's ownership tags")
     assert said(run, "does not let ecs-tasks.amazonaws.com assume it")
@@ -93,7 +100,8 @@ def test_the_media_bucket_keeps_its_public_prefix_policy_tags_and_objects(emulat
     for key, body in objects.items():
         s3.put_object(Bucket=media, Key=key, Body=body)
 
-    args = ["--tags", "s3_envfile", "-e", "valkey_url=rediss://cache.example.internal:6379"]
+    args = ["--tags", "s3_envfile", "-e", "valkey_url=rediss://cache.example.internal:6379",
+            "-e", f'{{"wanzami_adopt": ["s3_bucket/{media}"]}}']
     emulator.clear_recording()
     dry = run_playbook(SITE, *args, "--check", env=emulator.env())
     assert emulator.mutating_calls() == []
@@ -126,7 +134,9 @@ def manifest(name):
 
 def test_a_lifecycle_policy_that_would_expire_an_image_in_use_is_refused(emulator):
     ecr, ecs = emulator.client("ecr"), emulator.client("ecs")
-    repository = ecr.create_repository(repositoryName="wanzami-backend")["repository"]
+    # Ours (its lifecycle policy is the point here; tests/system/test_brownfield.py adopts one that is not).
+    repository = ecr.create_repository(repositoryName="wanzami-backend",
+                                       tags=[{"Key": k, "Value": v} for k, v in OURS.items()])["repository"]
     # Four tagged images, oldest first, a second apart (the emulator's push time has whole seconds); keeping
     # the newest three (as the role keeps ecr_keep_tagged_images) expires v1, which a task definition runs.
     digests = []
