@@ -24,8 +24,8 @@ description:
   - >-
     B(Guessed entries.) Every other changed result (per loop item; skipped and C(changed_when) false results are
     left out, and so are tasks forced into check mode in a real run) makes one entry. Its resource is the role's
-    name (or the play's) and the item's label, or else the module's C(name) argument, or else the task name
-    without its C(Prefix |).
+    name (or the play's) and the item's label, or else the module's C(name) argument or C(Name) tag, or else the
+    task name without its C(Prefix |).
   - >-
     It is a C(remove) when the task name says so (delete, remove, deregister, detach, purge, expire, replace,
     revoke, terminate, destroy, stop), when the module ran with C(state=absent), or when a C(purge_*) option is
@@ -40,7 +40,7 @@ description:
     its attributes.
   - >-
     The same resource seen several times is one row; the strongest action wins (refused, then remove, then adopt,
-    then create, then change), attributes and details are merged.
+    then create, then change), with the details of that action and every attribute changed.
 requirements:
   - >-
     Enabled in C(ansible.cfg) with C(callbacks_enabled = wanzami.infra.plan) (the repository's C(ansible.cfg) does).
@@ -70,6 +70,7 @@ import time
 
 from ansible import constants as C
 from ansible import context
+from ansible.errors import AnsibleError
 from ansible.plugins.callback import CallbackBase
 
 ACTIONS = ("create", "change", "adopt", "remove", "refused")
@@ -260,8 +261,8 @@ class CallbackModule(CallbackBase):
                 label = "(censored due to no_log)"
         if label is None or label == "":
             args = (res.get("invocation") or {}).get("module_args") or {}
-            if isinstance(args.get("name"), str) and args["name"]:
-                label = args["name"]
+            tags = args.get("tags") if isinstance(args.get("tags"), dict) else {}
+            label = next((v for v in (args.get("name"), tags.get("Name")) if isinstance(v, str) and v), None)
         if label is None or label == "":
             label = _prefixless(task.get_name() if hasattr(task, "get_name") else str(task))
         return group, kind, str(label)
@@ -326,16 +327,17 @@ class CallbackModule(CallbackBase):
     # The table.
     def add(self, action, resource, group="", attributes=(), detail=""):
         entry = self.entries.setdefault(resource, {"resource": resource, "group": group, "actions": set(),
-                                                   "attributes": [], "details": []})
+                                                   "attributes": [], "details": {}})
         entry["actions"].add(action)
         entry["attributes"].extend(a for a in attributes if a not in entry["attributes"])
-        if detail and str(detail) not in entry["details"]:
-            entry["details"].append(str(detail))
+        details = entry["details"].setdefault(action, [])
+        if detail and str(detail) not in details:
+            details.append(str(detail))
 
     def _rows_per_role(self):
         try:
             return int(self.get_option("rows_per_role"))
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (AnsibleError, KeyError, TypeError, ValueError):
             return 10
 
     def render(self):
@@ -373,6 +375,6 @@ class CallbackModule(CallbackBase):
         row = f"{MARKERS[action]:<9}  {entry['resource']}"
         if action == "change" and entry["attributes"]:
             row += f" ({', '.join(map(str, entry['attributes']))})"
-        if action != "change" and entry["details"]:
-            row += "  " + "; ".join(entry["details"])
+        if action != "change" and entry["details"].get(action):
+            row += "  " + "; ".join(entry["details"][action])
         return row
