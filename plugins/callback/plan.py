@@ -232,12 +232,16 @@ class CallbackModule(CallbackBase):
 
     @staticmethod
     def _explicit(res):
+        """The result's wanzami_plan entries (a single mapping is one entry), or None when it has none."""
+        facts = res.get("ansible_facts") if isinstance(res.get("ansible_facts"), dict) else {}
         if "wanzami_plan" in res:
-            return res["wanzami_plan"] or []
-        facts = res.get("ansible_facts")
-        if isinstance(facts, dict) and "wanzami_plan" in facts:
-            return facts["wanzami_plan"] or []
-        return None
+            entries = res["wanzami_plan"]
+        elif "wanzami_plan" in facts:
+            entries = facts["wanzami_plan"]
+        else:
+            return None
+        # debug var=wanzami_plan of an undefined variable says so in a string: one entry left out, not one per letter.
+        return [] if entries is None else entries if isinstance(entries, list) else [entries]
 
     def _explicit_entry(self, entry, fallback_resource):
         if not isinstance(entry, dict) or entry.get("action") not in ACTIONS:

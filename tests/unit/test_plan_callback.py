@@ -309,6 +309,16 @@ def test_entries_that_are_not_the_contract_are_named_not_shown(monkeypatch):
     cb = callback(monkeypatch)
     cb.v2_runner_on_ok(Result(Task("Pre-flight | Say", action="ansible.builtin.debug"),
                               {"wanzami_plan": [{"action": "delete", "resource": "vpc x"}, "vpc y"]}))
+    cb.v2_runner_on_ok(Result(Task("Pre-flight | Say", action="ansible.builtin.debug"),
+                              {"wanzami_plan": "VARIABLE IS NOT DEFINED!"}))
     lines = table(cb)
-    assert lines[0].startswith("wanzami_plan entries left out")
+    assert lines[0] == ("wanzami_plan entries left out (not {action: create|change|adopt|remove|refused, resource, detail}): "
+                        "{'action': 'delete', 'resource': 'vpc x'}; 'vpc y'; 'VARIABLE IS NOT DEFINED!'")
     assert lines[1:] == ["No changes."]
+
+
+def test_a_single_entry_may_be_a_mapping(monkeypatch):
+    cb = callback(monkeypatch)
+    cb.v2_runner_on_ok(Result(Task("Pre-flight | Say", action="ansible.builtin.debug"),
+                              {"wanzami_plan": {"action": "create", "resource": "rds wanzami-local-db"}}))
+    assert rows(cb) == ["+ create   rds wanzami-local-db"]
