@@ -24,8 +24,8 @@ description:
   - >-
     B(Guessed entries.) Every other changed result (per loop item; skipped and C(changed_when) false results are
     left out, and so are tasks forced into check mode in a real run) makes one entry. Its resource is the role's
-    name (or the play's) and the item's label, or else the module's C(name) argument or C(Name) tag, or else the
-    task name without its C(Prefix |).
+    name (or the play's) and the item's label, or else the module's C(name) argument, C(Name) tag or identifier
+    (C(db_instance_identifier), C(bucket), C(family)...), or else the task name without its C(Prefix |).
   - >-
     It is a C(remove) when the task name says so (delete, remove, deregister, detach, purge, expire, replace,
     revoke, terminate, destroy, stop), when the module ran with C(state=absent), or when a C(purge_*) option is
@@ -92,8 +92,12 @@ EMPTY_WHEN_NEW = {"amazon.aws.ec2_vpc_subnet", "amazon.aws.ec2_vpc_net", "amazon
 # Result keys that describe the run, not the resource.
 META_KEYS = {"changed", "failed", "skipped", "msg", "invocation", "diff", "warnings", "deprecations", "exception",
              "item", "ansible_loop_var", "ansible_index_var", "ansible_loop", "attempts", "retries", "wanzami_plan"}
-CREATION_TIME_KEYS = {"created_at", "create_date", "created_time", "creation_time", "creation_date", "created_date",
-                      "create_time", "created"}
+# Keys of a creation time, without underscores and case: created_at, CreateDate, instance_create_time...
+CREATION_TIME_SUFFIXES = ("createdat", "createdate", "createdtime", "createtime", "creationtime", "creationdate",
+                          "createddate")
+# Module arguments that name the resource, after name and the Name tag, where a loop gives no label.
+NAMING_ARGS = ("db_instance_identifier", "db_cluster_identifier", "identifier", "bucket", "family", "cluster",
+               "repository_name", "log_group_name", "alarm_name", "topic_name", "group_name")
 # How much earlier than the run's start a creation time may be (clocks differ a little).
 CLOCK_SKEW = 5
 # purge_<option> names the diff key it takes things away from, where the two differ.
@@ -141,14 +145,18 @@ def _timestamp(value):
     return moment.timestamp()
 
 
+def _is_creation_time(key):
+    return isinstance(key, str) and key.lower().replace("_", "").endswith(CREATION_TIME_SUFFIXES)
+
+
 def _creation_times(result):
     """Creation times in the result's top level and one level down (the resource it returns)."""
     found = []
     for key, value in result.items():
-        if key in CREATION_TIME_KEYS or key.lower().replace("_", "") in ("createdat", "createdate", "creationtime"):
+        if _is_creation_time(key):
             found.append(value)
         elif isinstance(value, dict) and key not in META_KEYS:
-            found.extend(v for k, v in value.items() if k in CREATION_TIME_KEYS)
+            found.extend(v for k, v in value.items() if _is_creation_time(k))
     return [t for t in map(_timestamp, found) if t is not None]
 
 
@@ -266,7 +274,8 @@ class CallbackModule(CallbackBase):
         if label is None or label == "":
             args = (res.get("invocation") or {}).get("module_args") or {}
             tags = args.get("tags") if isinstance(args.get("tags"), dict) else {}
-            label = next((v for v in (args.get("name"), tags.get("Name")) if isinstance(v, str) and v), None)
+            names = (args.get("name"), tags.get("Name"), *(args.get(a) for a in NAMING_ARGS))
+            label = next((v for v in names if isinstance(v, str) and v), None)
         if label is None or label == "":
             label = _prefixless(task.get_name() if hasattr(task, "get_name") else str(task))
         return group, kind, str(label)

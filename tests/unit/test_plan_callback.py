@@ -118,6 +118,11 @@ CASES = {
         {"changed": True, "item": "wanzami-local-task", "iam_role": {"role_name": "wanzami-local-task",
                                                                      "create_date": "2027-01-15T08:00:05+00:00"}},
         "+ create   ecs_cluster wanzami-local-task"),
+    "rds_instance's instance_create_time, and its identifier for a name": (
+        Task("Instance | Create or update the PostgreSQL instance", role="rds", action="amazon.aws.rds_instance"),
+        {"changed": True, **args(db_instance_identifier="wanzami-local-db"),
+         "instance_create_time": "2027-01-15T08:03:00.000000+00:00"},
+        "+ create   rds wanzami-local-db"),
     "a creation time from before the run is a change": (
         Task("Roles | Create or update the IAM roles", role="ecs_cluster", action="amazon.aws.iam_role"),
         {"changed": True, "item": "wanzami-local-task", "iam_role": {"role_name": "wanzami-local-task",
