@@ -24,8 +24,9 @@ description:
   - >-
     B(Guessed entries.) Every other changed result (per loop item; skipped and C(changed_when) false results are
     left out, and so are tasks forced into check mode in a real run) makes one entry. Its resource is the role's
-    name (or the play's) and the item's label, or else the module's C(name) argument, C(Name) tag or identifier
-    (C(db_instance_identifier), C(bucket), C(family)...), or else the task name without its C(Prefix |).
+    name (outside a role, the module's, C(ssm_parameter)) and the item's label, or else the module's C(name)
+    argument, C(Name) tag or identifier (C(db_instance_identifier), C(bucket), C(family)...), or else the task name
+    without its C(Prefix |). Create and change rows are capped per role, or per play outside a role.
   - >-
     It is a C(remove) when the task name says so (delete, remove, deregister, detach, purge, expire, replace,
     revoke, terminate, destroy, stop), when the module ran with C(state=absent), or when a C(purge_*) option is
@@ -96,7 +97,8 @@ META_KEYS = {"changed", "failed", "skipped", "msg", "invocation", "diff", "warni
 CREATION_TIME_SUFFIXES = ("createdat", "createdate", "createdtime", "createtime", "creationtime", "creationdate",
                           "createddate")
 # Module arguments that name the resource, after name and the Name tag, where a loop gives no label.
-NAMING_ARGS = ("db_instance_identifier", "db_cluster_identifier", "identifier", "bucket", "family", "cluster",
+NAMING_ARGS = ("db_instance_identifier", "db_cluster_identifier", "replication_group_id", "identifier", "bucket", "family",
+               "cluster",
                "repository_name", "log_group_name", "alarm_name", "topic_name", "group_name")
 # How much earlier than the run's start a creation time may be (clocks differ a little).
 CLOCK_SKEW = 5
@@ -261,8 +263,10 @@ class CallbackModule(CallbackBase):
     def _naming(self, task, res):
         """(group, kind, label): the role or play (to cap rows by), its name, what in it the result is about."""
         role = getattr(task, "_role", None)
-        kind = _short_role(role) if role else self.play_name or "play"
-        group = f"role {kind}" if role else f"play {kind}"
+        # Outside a role, the module says what kind of resource it is (a play's name is a sentence).
+        action = getattr(task, "resolved_action", None) or getattr(task, "action", None) or "task"
+        kind = _short_role(role) if role else action.rsplit(".", 1)[-1]
+        group = f"role {kind}" if role else f"play {self.play_name or kind}"
         label = None
         loop_var = res.get("ansible_loop_var", "item")
         if "_ansible_item_label" in res or loop_var in res:

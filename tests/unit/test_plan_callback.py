@@ -157,7 +157,7 @@ CASES = {
         Task("Secrets | The secrets secrets.yml stored", role=None, action="community.aws.ssm_parameter",
              args={"state": "absent"}),
         {"changed": True, "item": "SECRET_KEY_BASE"},
-        "!! REMOVE  Provision the network SECRET_KEY_BASE  state=absent"),
+        "!! REMOVE  ssm_parameter SECRET_KEY_BASE  state=absent"),
     "a purge that took something away is a remove": (
         Task("Groups | Create or update the security groups", role="security_groups", action="amazon.aws.ec2_security_group"),
         {"changed": True, "_ansible_item_label": "wanzami-local-db", **args(name="wanzami-local-db", purge_rules=True),
