@@ -33,9 +33,10 @@ description:
     true and the result's diff shows that something was taken away.
   - >-
     It is a C(create) when the diff has no or an empty C(before) (or C(before.state=absent)), when the result says
-    C(created) or that the resource would be created, when a check-mode result of M(amazon.aws.ec2_vpc_subnet),
-    M(amazon.aws.ec2_vpc_net) or M(amazon.aws.iam_role) has nothing to describe yet, or when the resource's creation
-    time is after the run started.
+    C(created) or (in C(msg), a text or a list) that the resource would be created, when a check-mode result of
+    M(amazon.aws.ec2_vpc_subnet), M(amazon.aws.ec2_vpc_net), M(amazon.aws.iam_role), M(amazon.aws.rds_instance) or
+    M(amazon.aws.cloudwatch_metric_alarm) has nothing to describe yet, or when the resource's creation time is after
+    the run started.
   - >-
     Otherwise it is a C(change), with the top-level keys that differ between C(diff.before) and C(diff.after) as
     its attributes.
@@ -89,7 +90,8 @@ DESTRUCTIVE_WORDS = re.compile(
 DESTRUCTIVE_STATES = ("absent", "deleted", "terminated", "stopped")
 WOULD_CREATE = re.compile(r"\bwould (?:be |have been )?created\b|\bwould have created\b", re.IGNORECASE)
 # Check-mode results that describe nothing when the resource does not exist yet (and only then).
-EMPTY_WHEN_NEW = {"amazon.aws.ec2_vpc_subnet", "amazon.aws.ec2_vpc_net", "amazon.aws.iam_role"}
+EMPTY_WHEN_NEW = {"amazon.aws.ec2_vpc_subnet", "amazon.aws.ec2_vpc_net", "amazon.aws.iam_role", "amazon.aws.rds_instance",
+                  "amazon.aws.cloudwatch_metric_alarm"}
 # Result keys that describe the run, not the resource.
 META_KEYS = {"changed", "failed", "skipped", "msg", "invocation", "diff", "warnings", "deprecations", "exception",
              "item", "ansible_loop_var", "ansible_index_var", "ansible_loop", "attempts", "retries", "wanzami_plan"}
@@ -332,7 +334,8 @@ class CallbackModule(CallbackBase):
                     return True
         if res.get("created") is True:
             return True
-        if isinstance(res.get("msg"), str) and WOULD_CREATE.search(res["msg"]):
+        messages = res.get("msg") if isinstance(res.get("msg"), list) else [res.get("msg")]
+        if any(isinstance(m, str) and WOULD_CREATE.search(m) for m in messages):
             return True
         action = getattr(task, "resolved_action", None) or getattr(task, "action", "")
         if self.check_mode and action in EMPTY_WHEN_NEW:

@@ -109,6 +109,11 @@ CASES = {
         Task("ALB | Create or update the load balancer", role="ecs_service", action="amazon.aws.elb_application_lb"),
         {"changed": True, "msg": "Would have created ALB if not in check mode.", **args(name="wanzami-local-alb")},
         "+ create   ecs_service wanzami-local-alb"),
+    "a dry-run debug whose list of messages says would be created is a create": (
+        Task("Buckets | Dry run - report what a run would change", role="s3_envfile", action="ansible.builtin.debug"),
+        {"changed": True, "_ansible_item_label": "wanzami-local-media", "item": {},
+         "msg": ["bucket wanzami-local-media would be created in eu-north-1"]},
+        "+ create   s3_envfile wanzami-local-media"),
     "a result that says created is a create": (
         Task("Topic | Create the alarm topic", role="observability", action="community.aws.sns_topic"),
         {"changed": True, "created": True, **args(name="wanzami-local-alarms")},
@@ -231,6 +236,24 @@ def test_a_loop_result_is_counted_by_its_items_only(monkeypatch):
         cb.v2_runner_item_on_ok(Result(task, item))
     cb.v2_runner_on_ok(Result(task, {"changed": True, "results": items}))
     assert rows(cb) == ["+ create   vpc subnet-a", "+ create   vpc subnet-b"]
+
+
+@pytest.mark.parametrize(("action", "result", "row"), [
+    ("amazon.aws.rds_instance", {"changed": True, **args(db_instance_identifier="wanzami-local-db")},
+     "+ create   rds wanzami-local-db"),
+    ("amazon.aws.rds_instance", {"changed": True, **args(db_instance_identifier="wanzami-local-db"),
+                                 "db_instance_identifier": "wanzami-local-db", "allocated_storage": 20},
+     "~ change   rds wanzami-local-db"),
+    ("amazon.aws.cloudwatch_metric_alarm", {"changed": True, **args(name="db-cpu-high"), "name": None, "alarm_arn": None,
+                                            "dimensions": None}, "+ create   rds db-cpu-high"),
+    ("amazon.aws.ec2_vpc_subnet", {"changed": True, "item": "public-a", "subnet": {}}, "+ create   rds public-a"),
+    # Only the modules known to answer nothing for what does not exist yet.
+    ("amazon.aws.ec2_vpc_igw", {"changed": True, **args(vpc_id="vpc-1", tags={"Name": "igw"})}, "~ change   rds igw"),
+], ids=["rds_instance new", "rds_instance changed", "alarm new", "subnet new", "igw unknown"])
+def test_a_check_mode_result_with_nothing_to_describe_yet(monkeypatch, action, result, row):
+    cb = callback(monkeypatch, check=True)
+    cb.v2_runner_on_ok(Result(Task("Instance | Create or update", role="rds", action=action), result))
+    assert rows(cb) == [row]
 
 
 def test_a_task_forced_into_check_mode_changes_nothing_in_a_real_run(monkeypatch):
