@@ -1,6 +1,7 @@
 """The repository is also the collection wanzami.infra: it resolves, documents
 itself, and each role's defaults agree with its argument spec."""
 
+import configparser
 import json
 import subprocess
 import tarfile
@@ -52,6 +53,19 @@ def test_ansible_doc_renders_plugins(kind, name):
     assert "EXAMPLES" in ansible_doc("-t", kind, f"wanzami.infra.{name}")
 
 
+def test_the_plan_callback_documents_itself_and_ansible_cfg_enables_it():
+    assert "rows_per_role" in ansible_doc("-t", "callback", "wanzami.infra.plan")
+    doc = json.loads(ansible_doc("-t", "callback", "--json", "wanzami.infra.plan"))["wanzami.infra.plan"]["doc"]
+    assert doc["type"] == "aggregate"
+    assert doc["options"]["rows_per_role"]["default"] == 10
+    # Read as AWX reads it: a plain ConfigParser, where an inline comment would be part of the value.
+    config = configparser.ConfigParser()
+    config.read(REPO / "ansible.cfg")
+    assert config["defaults"]["callbacks_enabled"] == "wanzami.infra.plan"
+    assert config["defaults"]["callback_result_format"] == "yaml"
+    assert "stdout_callback" not in config["defaults"], "the plan is appended to the default output, not in its place"
+
+
 def test_collection_builds_without_project_files(tmp_path):
     subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path), str(REPO)],
                    capture_output=True, text=True, check=True)
@@ -60,5 +74,6 @@ def test_collection_builds_without_project_files(tmp_path):
         names = tar.getnames()
     assert "roles/vpc/tasks/main.yml" in names
     assert "plugins/filter/network.py" in names
+    assert "plugins/callback/plan.py" in names
     assert "meta/runtime.yml" in names
     assert not [n for n in names if n.startswith(("inventories", "molecule", "tests", ".venv", "group_vars"))]
