@@ -30,7 +30,8 @@ LOG_GROUPS = {"/ecs/wanzami-backend": "backend", "/ecs/wanzami-backend-workers":
 # service -> (family, container, command, desired count, load balanced)
 SERVICES = {
     "wanzami-backend-service": ("wanzami-backend-task", "wanzami-backend", None, 2, True),
-    "wanzami-worker-transcode-svc": ("wanzami-worker-transcode", "wanzami-worker", ["node", "dist/worker/transcodeWorker.js"], 1, False),
+    "wanzami-worker-transcode-svc": ("wanzami-worker-transcode", "wanzami-worker", ["node", "dist/worker/transcodeWorker.js"],
+                                     1, False),
     "wanzami-worker-cron-svc": ("wanzami-worker-cron", "wanzami-cron", ["node", "dist/worker/cron.js"], 1, False),
 }
 THEIR_TAGS = {"team": "media", "cost-center": "4711"}
@@ -74,11 +75,12 @@ class Seed000:
         iam, s3, ecr, logs = self.client("iam"), self.client("s3", MEDIA_REGION), self.client("ecr"), self.client("logs")
         role = iam.get_role(RoleName=ROLE)["Role"]
         events = {}
-        for group, prefix in LOG_GROUPS.items():
+        for group in LOG_GROUPS:
             events[group] = sorted(e["message"] for e in logs.filter_log_events(logGroupName=group)["events"])
         return {
             "role trust": role["AssumeRolePolicyDocument"],
-            "role managed policies": sorted(p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]),
+            "role managed policies": sorted(
+                p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]),
             "other team's policy": iam.get_role_policy(RoleName=ROLE, PolicyName="transcoder-queue")["PolicyDocument"],
             "role tags": {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=ROLE)["Tags"]},
             "second consumer": self.client("ecs").describe_task_definition(
@@ -163,7 +165,7 @@ def build(emulator, cache="serverless"):
 
     # The cluster, its task definitions (the API's fourth revision pinned by digest), and the other team's.
     ecs.create_cluster(clusterName=CLUSTER)
-    for service, (family, container, command, _, balanced) in SERVICES.items():
+    for family, container, command, _, balanced in SERVICES.values():
         revisions = 4 if balanced else 1
         for revision in range(1, revisions + 1):
             image = f"{uri}@{seed.digests[f'v{IMAGES}']}" if revision == 4 else f"{uri}:v{IMAGES - 4 + revision}"
@@ -180,7 +182,8 @@ def build(emulator, cache="serverless"):
                                          containerDefinitions=[definition])
     ecs.register_task_definition(family="transcoder-other-task", executionRoleArn=role_arn, networkMode="awsvpc",
                                  requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-                                 containerDefinitions=[{"name": "transcoder", "image": "public.ecr.aws/docker/library/busybox:latest"}])
+                                 containerDefinitions=[{"name": "transcoder",
+                                                        "image": "public.ecr.aws/docker/library/busybox:latest"}])
 
     # The load balancer, target group and listener.
     elbv2 = seed.client("elbv2")

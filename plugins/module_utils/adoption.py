@@ -97,7 +97,8 @@ def judge(resources, found, patterns, ownership_tags):
         named_by = (resource.get("variables") or {}).get("name")
         for attribute, value, want, variable in differences:
             as_is = f"{variable} = {_show(value)}" if variable else "change the inventory to match"
-            refusals.append(dict(resource=what, short=f"{attribute} is {_show(value)}, asked {_show(want)}: cannot change in place",
+            short = f"{attribute} is {_show(value)}, asked {_show(want)}: cannot change in place"
+            refusals.append(dict(resource=what, short=short,
                                  message=f"{what}: its {attribute} is {_show(value)}, the inventory asks {_show(want)}, and AWS "
                                  f"cannot change that in place: adopt it as it is ({as_is}), rename ours "
                                  f"({named_by or 'in the inventory'}), or replace it by hand (delete it, then run again)."))

@@ -18,7 +18,7 @@ description:
     engine or encryption, a bucket's region). Each message says what exists, what the inventory asks, and the choices.
   - Otherwise it adopts what O(adopt) names - it adds O(ownership_tags) to it, merged into its own tags - so that the
     roles manage it from then on and C(playbooks/teardown.yml) may delete it. A resource marked O(resources[].shared)
-    (the console's C(ecsTaskExecutionRole), a media bucket) is never tagged: the roles only add their own parts to it
+    (the console's C(ecsTaskExecutionRole), a media bucket) is never tagged; the roles only add their own parts to it
     and teardown keeps it.
   - In check mode it only reads, and reports what it would tag.
   - Its result carries C(wanzami_plan), the adopt and refused rows the C(wanzami.infra.plan) callback prints.
