@@ -329,11 +329,7 @@ TestExample_public_aurora_cron = journey("public_aurora_cron", "sa-east-1", chec
 # The same example on MiniStack, a second emulator written by others, with none of moto's workarounds.
 TestExample_public_aurora_cron_on_ministack = journey("public_aurora_cron", "sa-east-1", check_seed_004,
                                                       certificate_domain="revendiste.example",
-                                                      after_converge=autoscale_the_backend, engine="ministack",
-                                                      gaps="its listener rules' actions read back with Order 1, as "
-                                                           "AWS's do, and ours are sent without it, so "
-                                                           "amazon.aws.elb_application_lb updates them on every run "
-                                                           "(README, MiniStack notes: ours to fix, with moto)")
+                                                      after_converge=autoscale_the_backend, engine="ministack")
 
 
 def store_the_database_password(emulator, region):
