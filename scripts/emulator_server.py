@@ -61,6 +61,14 @@ moto 5.2.5 drops: PerformanceInsightsEnabled and its retention are described
 as they were created or modified, so that amazon.aws.rds_instance does not
 modify them again on every run.
 
+And the default VPC as AWS makes it (role vpc with vpc_existing: default):
+moto 5.2.5 makes it and one default subnet per zone, but without the internet
+gateway AWS attaches to it and the main route table's 0.0.0.0/0 route to that
+gateway (VPC User Guide, "Default VPCs": "an internet gateway connected to your
+default VPC" and "a route in the main route table that points all traffic
+(0.0.0.0/0) to the internet gateway"). The vpc role refuses a public subnet
+without that route, so on moto as it is no default subnet could be adopted.
+
 Nothing else changes; every other request is moto's own.
 """
 
@@ -631,6 +639,30 @@ rds_models.DBInstance.__init__ = rds_instance_init
 rds_models.DBInstance.update = rds_instance_update
 
 # --- end of RDS Performance Insights --------------------------------------------
+
+# --- The default VPC's internet gateway and route (role vpc, vpc_existing) ------
+
+
+def _install_default_vpc_internet_route():
+    from moto.ec2.models import vpcs as ec2_vpcs
+
+    create_default_vpc = ec2_vpcs.VPCBackend.create_default_vpc
+
+    def with_internet_route(self):
+        vpc = create_default_vpc(self)
+        igw = self.create_internet_gateway()
+        self.attach_internet_gateway(igw.id, vpc.id)
+        main = next(table for table in self.route_tables.values()
+                    if table.vpc_id == vpc.id and table.main_association_id is not None)
+        self.create_route(main.id, "0.0.0.0/0", gateway_id=igw.id)
+        return vpc
+
+    ec2_vpcs.VPCBackend.create_default_vpc = with_internet_route
+
+
+_install_default_vpc_internet_route()
+
+# --- end of the default VPC's internet gateway and route ------------------------
 
 if __name__ == "__main__":
     sys.exit(moto_main(sys.argv[1:]))

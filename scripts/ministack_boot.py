@@ -44,6 +44,11 @@ AWS behaviour it restores; the README's "Emulator notes" list them:
   was created with an Elastic IP; AWS describes the allocation, public and private IP and network
   interface of each (EC2 API reference, NatGatewayAddress), and amazon.aws's
   ec2_vpc_nat_gateway fails with "list index out of range" when it deletes one.
+* The default VPC has its internet gateway attached, but its main route table holds only the local
+  route; AWS adds one that sends 0.0.0.0/0 to that gateway (VPC User Guide, "Default VPCs": "a
+  route in the main route table that points all traffic (0.0.0.0/0) to the internet gateway"),
+  and our vpc role, which adopts the default subnets as public ones (vpc_existing: default),
+  refuses a public subnet without it.
 * A task that a completed deployment replaced stops with stop code UserInitiated and the reason
   "Deployment completed", as if a person had stopped it; AWS stops it as the service scheduler,
   stop code ServiceSchedulerInitiated, reason "Scaling activity initiated by (deployment
@@ -389,6 +394,24 @@ def _patch_nat_gateway_addresses():
     _replace(ec2, "_describe_nat_gateways", with_addresses(ec2._describe_nat_gateways))
 
 
+# -- EC2: the default VPC's main route table sends 0.0.0.0/0 to its internet gateway ----------------
+
+def _patch_default_vpc_internet_route():
+    from ministack.services import ec2
+
+    init_defaults = ec2._init_defaults
+
+    def with_internet_route():
+        init_defaults()
+        table = ec2._route_tables.get(ec2._DEFAULT_RTB_ID)
+        if table is not None and not any(r.get("DestinationCidrBlock") == "0.0.0.0/0" for r in table["Routes"]):
+            table["Routes"].append({"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": ec2._DEFAULT_IGW_ID,
+                                    "State": "active", "Origin": "CreateRouteTable"})
+    _replace(ec2, "_init_defaults", with_internet_route)
+    # The scope made at import is made again, with the route, on its first request.
+    ec2._default_initialized_scopes.clear()
+
+
 # -- ECS: tasks a deployment replaced are stopped by the scheduler ---------------------------------
 
 def _patch_replaced_tasks():
@@ -581,6 +604,7 @@ def main():
         (_patch_cloudwatch, "metric-math alarms keep their Metrics; dashboards take tags"),
         (_patch_security_group_permissions, "security group rules are described one IpPermission per port range"),
         (_patch_nat_gateway_addresses, "NAT gateways are described with their addresses"),
+        (_patch_default_vpc_internet_route, "the default VPC's main route table sends 0.0.0.0/0 to its internet gateway"),
         (_patch_replaced_tasks, "tasks a deployment replaced are stopped by the service scheduler"),
     ):
         patch()

@@ -48,7 +48,8 @@ def test_spec_and_defaults_agree(role):
                 assert option.get("default") == defaults[name], f"{role}: default of {name} differs from the spec"
 
 
-@pytest.mark.parametrize(("kind", "name"), [("filter", "vpc_layout_errors"), ("filter", "vpc_plan"), ("test", "cidr")])
+@pytest.mark.parametrize(("kind", "name"), [("filter", "vpc_layout_errors"), ("filter", "vpc_plan"),
+                                           ("filter", "vpc_existing_filters"), ("filter", "vpc_adoption"), ("test", "cidr")])
 def test_ansible_doc_renders_plugins(kind, name):
     assert "EXAMPLES" in ansible_doc("-t", kind, f"wanzami.infra.{name}")
 

@@ -1,6 +1,7 @@
 """group_vars wiring: shared defaults in group_vars/all, each environment's
 values in group_vars/<env>, and the environment's value winning."""
 
+import ipaddress
 import json
 import os
 import subprocess
@@ -56,15 +57,24 @@ def test_tags_name_the_environment(env):
 
 
 def test_production_reproduces_seed_000():
-    names = ("wanzami_region", "vpc_name", "vpc_cidr", "vpc_public_subnets", "vpc_nat_mode", "security_groups_alb_ports",
+    names = ("wanzami_region", "vpc_name", "vpc_cidr", "vpc_existing", "vpc_public_subnets", "vpc_private_subnets",
+             "vpc_nat_mode", "security_groups_alb_ports",
              "security_groups_alb_ingress_cidrs", "security_groups_service_ports", "security_groups_valkey_port",
              "security_groups_db_port", "security_groups_egress", "security_groups_name_prefix", "ecr_repositories",
              "s3_envfile_region", "s3_envfile_key", "s3_envfile_media_bucket", "s3_envfile_media_region")
     prod = resolved("production", *names)
     assert prod["wanzami_region"] == "us-east-2"
-    assert prod["vpc_cidr"] == "172.31.0.0/16"
-    # The ALB's public subnets in at least us-east-2a and us-east-2b (seed 000 §4).
-    assert {s["az"] for s in prod["vpc_public_subnets"]} >= {"us-east-2a", "us-east-2b"}
+    # Seed 000's network runs in the account's default VPC (§4): adopted, not created beside it.
+    assert (prod["vpc_existing"], prod["vpc_cidr"]) == ("default", "172.31.0.0/16")
+    # The ALB's public subnets in us-east-2a and us-east-2b (seed 000 §4): the default subnets, used as they are.
+    assert prod["vpc_public_subnets"] == [{"cidr": "172.31.0.0/20", "az": "us-east-2a"},
+                                          {"cidr": "172.31.16.0/20", "az": "us-east-2b"}]
+    # The private ones behind one NAT gateway avoid every default subnet (AWS's /20 per zone: us-east-2c's 172.31.32.0/20).
+    assert prod["vpc_private_subnets"] == [{"cidr": "172.31.48.0/20", "az": "us-east-2a"},
+                                           {"cidr": "172.31.64.0/20", "az": "us-east-2b"}]
+    default_subnets = [ipaddress.ip_network(f"172.31.{16 * n}.0/20") for n in range(3)]
+    assert not any(ipaddress.ip_network(s["cidr"]).overlaps(d) for s in prod["vpc_private_subnets"] for d in default_subnets)
+    assert prod["vpc_nat_mode"] == "single"
     assert prod["security_groups_alb_ports"] == [80]
     assert prod["security_groups_alb_ingress_cidrs"] == ["0.0.0.0/0"]
     assert prod["security_groups_service_ports"] == [4000]

@@ -131,6 +131,23 @@ def test_a_dry_run_of_the_converged_account_changes_nothing_and_only_reads(emula
 
 # --- seed 000, from what MiniStack holds ------------------------------------------------------------------------------
 
+def default_vpc(emulator):
+    """The account's default VPC (seed 000 §4) and its subnets by CIDR."""
+    ec2 = emulator.client("ec2")
+    (vpc,) = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
+    return vpc, {s["CidrBlock"]: s for s in subnets}
+
+
+def test_the_network_is_the_default_vpc_adopted_not_a_second_one(emulator):
+    vpc, subnets = default_vpc(emulator)
+    assert [v["VpcId"] for v in emulator.client("ec2").describe_vpcs()["Vpcs"]] == [vpc["VpcId"]]
+    assert {t["Key"]: t["Value"] for t in vpc.get("Tags", [])} == {"Name": "wanzami-vpc"}
+    tiers = {cidr: {t["Key"]: t["Value"] for t in s.get("Tags", [])}.get("tier") for cidr, s in subnets.items()}
+    assert tiers == {"172.31.0.0/20": "public", "172.31.16.0/20": "public", "172.31.32.0/20": None,
+                     "172.31.48.0/20": "private", "172.31.64.0/20": "private"}
+
+
 def test_the_cache_is_valkey_serverless_and_the_env_file_reaches_it_over_tls(emulator):
     (cache,) = emulator.client("elasticache").describe_serverless_caches()["ServerlessCaches"]
     groups = {g["GroupName"]: g["GroupId"] for g in emulator.client("ec2").describe_security_groups()["SecurityGroups"]}
@@ -296,5 +313,8 @@ def test_teardown_with_its_confirmation_removes_everything_but_the_media_and_a_s
                 if b["LoadBalancerName"] == "wanzami-backend-alb"]
     buckets = [b["Name"] for b in emulator.client("s3").list_buckets()["Buckets"]]
     assert "wanzami-bucket" in buckets and ENV_BUCKET not in buckets
+    # The default VPC is the account's: it stays, with its default subnets; our private ones are gone.
+    vpc, subnets = default_vpc(emulator)
+    assert sorted(subnets) == ["172.31.0.0/20", "172.31.16.0/20", "172.31.32.0/20"]
     second = play(emulator, "playbooks/teardown.yml", "-e", "teardown_confirm=production", "-e", "teardown_final_snapshot=false")
     assert second.changed == 0, second
