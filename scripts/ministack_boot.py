@@ -222,6 +222,25 @@ def _patch_rule_target_groups():
         _replace(alb, name, with_rule_load_balancers(getattr(alb, name)))
 
 
+# -- A load balancer is in the VPC of its subnets --------------------------------------------------
+
+def _patch_load_balancer_vpc():
+    from ministack.services import alb
+    from ministack.services import ec2
+
+    create_lb = alb._create_lb
+
+    def create_lb_in_its_subnets_vpc(params):
+        # MiniStack puts every load balancer in vpc-00000001 (the default VPC) unless told a VpcId,
+        # which CreateLoadBalancer does not take: AWS derives it from the subnets.
+        subnets = alb._parse_member_list(params, "Subnets")
+        vpcs = {(ec2._subnets.get(s) or {}).get("VpcId") for s in subnets} - {None}
+        if len(vpcs) == 1 and "VpcId" not in params:
+            params = dict(params, VpcId=[vpcs.pop()])
+        return create_lb(params)
+    _replace(alb, "_create_lb", create_lb_in_its_subnets_vpc)
+
+
 # -- gp3 DB instances are described with the baseline AWS applies -----------------------------------
 
 def _patch_gp3_baseline():
@@ -598,6 +617,7 @@ def main():
     for patch, says in (
         (_patch_target_groups, "DescribeTargetGroups raises TargetGroupNotFound for a missing name"),
         (_patch_rule_target_groups, "a target group a listener rule forwards to lists that rule's load balancer"),
+        (_patch_load_balancer_vpc, "a load balancer is in the VPC of its subnets"),
         (_patch_gp3_baseline, "gp3 DB instances are described with AWS's baseline IOPS and throughput"),
         (_patch_cluster_managed_password, "ModifyDBCluster(ManageMasterUserPassword) makes the managed secret"),
         (_patch_cluster_endpoints, "an Aurora cluster keeps the endpoints it was first described with"),

@@ -140,9 +140,12 @@ def build(emulator, cache="serverless"):
     iam.attach_role_policy(RoleName=ROLE, PolicyArn=MANAGED)
     iam.put_role_policy(RoleName=ROLE, PolicyName="transcoder-queue", PolicyDocument=json.dumps(OTHER_TEAM_POLICY))
 
-    # The repository, its 15 images (v1..v15, the last also latest).
+    # The repository, its 15 images (v1..v15, the last also latest), the five oldest pushed a second before
+    # the others (the emulators' push times have whole seconds; ECR orders a lifecycle policy's count by them).
     ecr.create_repository(repositoryName=REPOSITORY)
     for n in range(1, IMAGES + 1):
+        if n == 6:
+            time.sleep(1.1)
         image = ecr.put_image(repositoryName=REPOSITORY, imageTag=f"v{n}", imageManifest=manifest(f"{REPOSITORY}:v{n}"))
         seed.digests[f"v{n}"] = image["image"]["imageId"]["imageDigest"]
     ecr.put_image(repositoryName=REPOSITORY, imageTag="latest", imageManifest=manifest(f"{REPOSITORY}:v{IMAGES}"))

@@ -67,6 +67,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+wanzami_plan:
+  description: When a shorter retention makes an existing group's older events expire, one C(remove) row saying so.
+  returned: when the retention of an existing group gets shorter
+  type: list
+  elements: dict
 kept:
   description: With O(state=absent) and O(only_if_tagged), true when the log group exists but is not ours, so was kept.
   returned: when O(state=absent)
@@ -183,6 +188,16 @@ def ensure_present(module, client):
     return changed, result_of(group, name, after), {"before": before, "after": after}
 
 
+def expiry_plan(name, diff):
+    """A plan row (wanzami.infra.plan) when a shorter retention makes an existing group's older events expire:
+    never expiring to 30 days, or 90 to 30, deletes history a person may still want."""
+    before, after = diff["before"].get("retention_in_days"), diff["after"].get("retention_in_days")
+    if not diff["before"] or not after or (before and before <= after):
+        return {}
+    return {"wanzami_plan": [{"action": "remove", "resource": f"log group {name}",
+                              "detail": f"retention {before or 'never expire'} -> {after} days: older events expire"}]}
+
+
 def ensure_absent(module, client):
     name = module.params["name"]
     gone = {"name": name, "state": "absent"}
@@ -217,7 +232,7 @@ def main():
         changed, log_group, diff = ensure_present(module, client)
     except AnsibleLogsError as e:
         module.fail_json_aws_error(e)
-    module.exit_json(changed=changed, log_group=log_group, diff=diff)
+    module.exit_json(changed=changed, log_group=log_group, diff=diff, **expiry_plan(log_group["log_group_name"], diff))
 
 
 if __name__ == "__main__":

@@ -102,6 +102,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+wanzami_plan:
+  description:
+    - When a new or changed lifecycle policy will expire images (none in use, or the module fails), one C(remove) row
+      naming them, for the C(wanzami.infra.plan) callback.
+  returned: when the policy expires images
+  type: list
+  elements: dict
 kept:
   description: With O(state=absent) and O(only_if_tagged), true when the repository exists but is not ours, so was kept.
   returned: when O(state=absent)
@@ -175,6 +182,7 @@ from ansible_collections.wanzami.infra.plugins.module_utils.ecr import untag_rep
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr_lifecycle import AnsibleECRLifecycleError
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr_lifecycle import describe_images
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr_lifecycle import describe_refusal
+from ansible_collections.wanzami.infra.plugins.module_utils.ecr_lifecycle import expired_images
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr_lifecycle import refused_expiries
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
@@ -256,17 +264,27 @@ def ensure_scanning(module, client, repository, wanted):
 
 
 def check_expiries(module, client, name, current, wanted):
-    """Fail, before anything changes, when a new or changed policy would expire an image still in use."""
+    """Fail, before anything changes, when a new or changed policy would expire an image still in use.
+
+    Otherwise return the plan rows (wanzami.infra.plan) of what it will expire: images nothing names,
+    which a person still wants to see go by before they are gone (an adopted repository's oldest)."""
+    if not wanted or current == wanted:
+        return []
     protected = [p for p in module.params.get("protected_images") or [] if p.get("repository") in (None, name)]
-    if not wanted or current == wanted or not protected:
-        return
     try:
-        refused = refused_expiries(wanted, describe_images(client, name), protected)
+        images = describe_images(client, name)
+        refused = refused_expiries(wanted, images, protected) if protected else []
+        expiring = expired_images(wanted, images)
     except ValueError as e:
         module.fail_json(msg=f"ECR repository {name}: cannot tell which images the lifecycle policy would expire ({e}); "
                              "nothing was changed")
     if refused:
         module.fail_json(msg=describe_refusal(name, refused), refused_images=refused)
+    if not expiring:
+        return []
+    names = [", ".join(sorted(image.get("imageTags") or [])) or image["imageDigest"][:19] for image, _ in expiring]
+    return [{"action": "remove", "resource": f"ECR repository {name}",
+             "detail": f"its new lifecycle policy expires {len(names)} image(s) nothing names: {'; '.join(names)}"}]
 
 
 def ensure_lifecycle_policy(module, client, name, current, wanted):
@@ -320,7 +338,7 @@ def ensure_present(module, client):
     current_policy = normalised(get_lifecycle_policy(client, name))
     current_tags = list_repository_tags(client, repository["repositoryArn"])
     before = settings_of(repository, current_policy, current_tags)
-    check_expiries(module, client, name, current_policy, wanted_policy)
+    plan = check_expiries(module, client, name, current_policy, wanted_policy)
 
     changed = ensure_mutability(module, client, repository, params["image_tag_mutability"])
     changed |= ensure_scanning(module, client, repository, params["scan_on_push"])
@@ -341,6 +359,8 @@ def ensure_present(module, client):
     result["image_scanning_configuration"] = {"scan_on_push": after["scan_on_push"]}
     result["lifecycle_policy"] = after["lifecycle_policy"]
     result["tags"] = after["tags"]
+    if plan:
+        result["wanzami_plan"] = plan
     return changed, result, {"before": before, "after": after}
 
 
@@ -387,7 +407,8 @@ def main():
         changed, repository, diff = ensure_present(module, client)
     except (AnsibleECRError, AnsibleECRLifecycleError) as e:
         module.fail_json_aws_error(e)
-    module.exit_json(changed=changed, repository=repository, diff=diff)
+    plan = repository.pop("wanzami_plan", None) if repository else None
+    module.exit_json(changed=changed, repository=repository, diff=diff, **({"wanzami_plan": plan} if plan else {}))
 
 
 if __name__ == "__main__":

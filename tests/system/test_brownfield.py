@@ -41,20 +41,22 @@ class Journey:
     extra = {}
 
     @pytest.fixture(scope="class")
-    def emulator(self, tmp_path_factory):
-        emu = Emulator(tmp_path_factory.mktemp(f"brownfield-{self.engine}"), engine=self.engine).start()
+    @classmethod
+    def emulator(cls, tmp_path_factory):
+        emu = Emulator(tmp_path_factory.mktemp(f"brownfield-{cls.engine}"), engine=cls.engine).start()
         yield emu
         emu.stop()
 
     @pytest.fixture(scope="class")
-    def seed(self, emulator, tmp_path_factory):
-        built = brownfield.build(emulator, cache=self.cache)
+    @classmethod
+    def seed(cls, emulator, tmp_path_factory):
+        built = brownfield.build(emulator, cache=cls.cache)
         # The database password, as playbooks/secrets.yml leaves it (tests/system/test_secrets.py tests that path).
         emulator.client("ssm").put_parameter(Name="/wanzami/production/DATABASE_PASSWORD", Type="SecureString",
                                              Value="brownfield-throwaway-1")
         built.before = built.snapshot()
         built.vars_file = tmp_path_factory.mktemp("vars") / "engine.json"
-        built.vars_file.write_text(json.dumps(self.extra))
+        built.vars_file.write_text(json.dumps(cls.extra))
         return built
 
     def play(self, emulator, seed, *args, check=True):
@@ -76,8 +78,15 @@ class Journey:
         run = self.play(emulator, seed, "--check", "--diff")
         assert run.failed == 0, run
         assert emulator.mutating_calls() == []
+        # One row per resource, the strongest action winning: what adoption makes expire is a REMOVE row.
         for resource in EXISTING:
-            assert said(run, f"= adopt {resource}"), (resource, run)
+            assert said(run, f"= adopt {resource}") or said(run, f"!! REMOVE {resource}"), (resource, run)
+        assert said(run, "!! REMOVE ECR repository wanzami-backend its new lifecycle policy expires 5 image(s) nothing "
+                         "names: v1; v2; v3; v4; v5"), run
+        for group in brownfield.LOG_GROUPS:
+            assert said(run, f"!! REMOVE log group {group} retention never expire -> 30 days: older events expire"), run
+        assert said(run, "= adopt IAM role ecsTaskExecutionRole shared: only our own parts are added; never tagged as "
+                         "ours, never deleted by teardown"), run
 
     def test_it_adopts_and_converges_then_changes_nothing(self, emulator, seed):
         first = self.play(emulator, seed)

@@ -113,3 +113,18 @@ def test_a_log_group_without_the_ownership_tags_is_kept(aws, check_mode):
                                                     only_if_tagged={"project": "wanzami"}), None)
     assert not changed and aws["calls"] == []
     assert kept.startswith("Log group /ecs/wanzami-backend is not ours (it lacks the ownership tags project=wanzami)")
+
+
+@pytest.mark.parametrize(("before", "after", "row"), [
+    ({"retention_in_days": None, "tags": {}}, {"retention_in_days": 30, "tags": {}},
+     "retention never expire -> 30 days: older events expire"),
+    ({"retention_in_days": 90, "tags": {}}, {"retention_in_days": 30, "tags": {}},
+     "retention 90 -> 30 days: older events expire"),
+    ({"retention_in_days": 30, "tags": {}}, {"retention_in_days": 90, "tags": {}}, None),
+    ({"retention_in_days": 30, "tags": {}}, {"retention_in_days": None, "tags": {}}, None),
+    ({}, {"retention_in_days": 30, "tags": {}}, None),
+])
+def test_a_shorter_retention_on_an_existing_group_is_a_remove_row(before, after, row):
+    plan = mod.expiry_plan("/ecs/wanzami-backend", {"before": before, "after": after})
+    assert plan == ({"wanzami_plan": [{"action": "remove", "resource": "log group /ecs/wanzami-backend", "detail": row}]}
+                    if row else {})

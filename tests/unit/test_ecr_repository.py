@@ -45,6 +45,7 @@ def aws(monkeypatch):
     monkeypatch.setattr(mod, "describe_repository", lambda client, name: state["repository"])
     monkeypatch.setattr(mod, "get_lifecycle_policy", lambda client, name: state["policy"])
     monkeypatch.setattr(mod, "list_repository_tags", lambda client, arn: dict(state["tags"]))
+    monkeypatch.setattr(mod, "describe_images", lambda client, name: list(state.get("images", [])))
     monkeypatch.setattr(mod, "create_repository", record("create_repository", lambda client, **p: existing()))
     for name in ("put_image_tag_mutability", "put_image_scanning_configuration", "put_lifecycle_policy",
                  "delete_lifecycle_policy", "tag_repository", "untag_repository", "delete_repository"):
@@ -130,3 +131,28 @@ def test_a_repository_without_the_ownership_tags_is_kept(aws, check_mode):
     aws.update(tags={"project": "wanzami", "managed-by": "ansible", "team": "media"})
     changed, _, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent", only_if_tagged=required), None)
     assert changed and kept is None and aws["calls"] == ([] if check_mode else ["delete_repository"])
+
+
+KEEP_TWO = {"rules": [{"rulePriority": 1, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
+                                                         "countNumber": 2}, "action": {"type": "expire"}}]}
+
+
+def image(tag, second):
+    return {"imageDigest": f"sha256:{second:064d}", "imageTags": [tag], "imagePushedAt": f"2025-12-0{second}T00:00:00Z"}
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_policy_that_expires_images_nothing_names_says_so_in_a_plan_row(aws, check_mode):
+    aws.update(repository=existing(), policy=None, tags={"project": "wanzami"},
+               images=[image("v1", 1), image("v2", 2), image("v3", 3), image("v4", 4)])
+    changed, repo, _ = mod.ensure_present(FakeModule(check_mode=check_mode, lifecycle_policy=KEEP_TWO), None)
+    assert changed
+    assert repo["wanzami_plan"] == [{"action": "remove", "resource": "ECR repository wanzami-backend",
+                                     "detail": "its new lifecycle policy expires 2 image(s) nothing names: v1; v2"}]
+
+
+def test_an_unchanged_policy_has_no_plan_row(aws):
+    aws.update(repository=existing(), policy=mod.normalised(KEEP_TWO), tags={"project": "wanzami"},
+               images=[image("v1", 1), image("v2", 2), image("v3", 3)])
+    _, repo, _ = mod.ensure_present(FakeModule(lifecycle_policy=KEEP_TWO), None)
+    assert "wanzami_plan" not in repo
