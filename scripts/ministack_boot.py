@@ -446,6 +446,26 @@ def _patch_replaced_tasks():
     _replace(ecs, "_mark_task_stopped", mark_replaced_task_stopped)
 
 
+# -- ECS: UpdateService changes tag propagation ------------------------------------------------------
+
+def _patch_service_tag_propagation():
+    from ministack.services import ecs
+
+    update_service = ecs._update_service
+
+    def update_service_with_propagation(data):
+        # UpdateService takes propagateTags and enableECSManagedTags (for tasks started afterwards);
+        # MiniStack ignores both, so an adopted service never showed our propagation.
+        fields = {k: data[k] for k in ("propagateTags", "enableECSManagedTags") if k in data}
+        cluster = ecs._resolve_cluster_name(data.get("cluster", "default"))
+        ref = ecs._resolve_service_ref(data.get("service", ""))
+        service = ecs._services.get(f"{cluster}/{ref[0]}") if fields and cluster and ref else None
+        if service is not None:
+            service.update(fields)
+        return update_service(data)
+    _replace(ecs, "_update_service", update_service_with_propagation)
+
+
 # -- Application Auto Scaling, which MiniStack lacks ----------------------------------------------
 
 class AutoScaling:
@@ -626,6 +646,7 @@ def main():
         (_patch_nat_gateway_addresses, "NAT gateways are described with their addresses"),
         (_patch_default_vpc_internet_route, "the default VPC's main route table sends 0.0.0.0/0 to its internet gateway"),
         (_patch_replaced_tasks, "tasks a deployment replaced are stopped by the service scheduler"),
+        (_patch_service_tag_propagation, "UpdateService changes a service's tag propagation"),
     ):
         patch()
         print(f"wanzami: {says}, as on AWS", flush=True)
