@@ -162,9 +162,9 @@ from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_TRUE
 
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import carries_tags
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import kept_message
-from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
 from ansible_collections.wanzami.infra.plugins.module_utils.rds import SCOPES
 from ansible_collections.wanzami.infra.plugins.module_utils.rds import AnsibleRDSError
 from ansible_collections.wanzami.infra.plugins.module_utils.rds import add_tags
