@@ -91,8 +91,8 @@ def describe_service(client, cluster, name):
 @ECSServiceErrorHandler.list_error_handler("describe service", default_value=None)
 @AWSRetry.jittered_backoff()
 def describe_service_in_any_status(client, cluster, name):
-    """The service as it is (ACTIVE, DRAINING or INACTIVE), or None when neither it nor its cluster exists."""
-    services = client.describe_services(cluster=cluster, services=[name])["services"]
+    """The service as it is (ACTIVE, DRAINING or INACTIVE) with its tags, or None when neither it nor its cluster exists."""
+    services = client.describe_services(cluster=cluster, services=[name], include=["TAGS"])["services"]
     return services[0] if services else None
 
 

@@ -126,12 +126,21 @@ def get_parameter(client, name):
 
 @ReleaseErrorHandler.common_error_handler("put parameter")
 @AWSRetry.jittered_backoff()
-def put_parameter(client, name, value, overwrite):
-    """True when written; False when overwrite is False and the parameter exists."""
+def put_parameter(client, name, value, overwrite, tags=None):
+    """True when written; False when overwrite is False and the parameter exists.
+
+    tags go on the parameter (merged, none removed): with its creation, or after an overwrite, which PutParameter
+    takes no tags with."""
+    params = {"Name": name, "Value": value, "Type": "String", "Overwrite": overwrite}
+    tag_list = [{"Key": k, "Value": str(v)} for k, v in sorted((tags or {}).items())]
+    if tag_list and not overwrite:
+        params["Tags"] = tag_list
     try:
-        client.put_parameter(Name=name, Value=value, Type="String", Overwrite=overwrite)
+        client.put_parameter(**params)
     except is_boto3_error_code("ParameterAlreadyExists"):
         return False
+    if tag_list and overwrite:
+        client.add_tags_to_resource(ResourceType="Parameter", ResourceId=name, Tags=tag_list)
     return True
 
 
@@ -562,7 +571,8 @@ class Release:
     def try_lock(self, value):
         """(True, None) when the lock is ours now, else (False, the holder)."""
         for _attempt in range(2):
-            if put_parameter(self.clients["ssm"], self.params["lock_parameter"], value, overwrite=False):
+            if put_parameter(self.clients["ssm"], self.params["lock_parameter"], value, overwrite=False,
+                             tags=self.params.get("tags")):
                 return True, None
             holder = self.read_lock()
             if holder is not None:
@@ -927,7 +937,8 @@ class Release:
         if not changed and self.describes_state(self.record):
             return
         record = self.new_record()
-        put_parameter(self.clients["ssm"], name, json.dumps(record, sort_keys=True), overwrite=True)
+        put_parameter(self.clients["ssm"], name, json.dumps(record, sort_keys=True), overwrite=True,
+                      tags=self.params.get("tags"))
         self.written = record
         self.changed = True
 

@@ -37,6 +37,13 @@ options:
       - See U(https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html).
       - Required with O(state=present).
     type: json
+  only_if_tagged:
+    description:
+      - With O(state=absent), delete the dashboard only when it carries every one of these tags (the ownership tags); one
+        without them is someone else's and is kept, with RV(kept=true) and a message saying so.
+      - Empty - delete whatever has the name.
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -78,6 +85,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+kept:
+  description: With O(state=absent) and O(only_if_tagged), true when the dashboard exists but is not ours, so was kept.
+  returned: when O(state=absent)
+  type: bool
+msg:
+  description: Why the dashboard was kept.
+  returned: when RV(kept=true)
+  type: str
 dashboard:
   description:
     - The dashboard after the change; in check mode, what it would be.
@@ -121,6 +136,8 @@ from ansible_collections.wanzami.infra.plugins.module_utils.cloudwatch_dashboard
 from ansible_collections.wanzami.infra.plugins.module_utils.cloudwatch_dashboard import untag_dashboard
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import carries_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import kept_message
 
 
 def wanted_body(module):
@@ -195,11 +212,17 @@ def ensure_present(module, client):
 def ensure_absent(module, client):
     name = module.params["name"]
     gone = {"dashboard_name": name, "state": "absent"}
-    if get_dashboard(client, name) is None:
-        return False, {"before": gone, "after": gone}
+    dashboard = get_dashboard(client, name)
+    if dashboard is None:
+        return False, {"before": gone, "after": gone}, None
+    required = module.params.get("only_if_tagged") or {}
+    if required:
+        tags = list_dashboard_tags(client, dashboard["DashboardArn"]) if dashboard.get("DashboardArn") else {}
+        if not carries_tags(tags, required):
+            return False, {}, kept_message("Dashboard", name, tags, required)
     if not module.check_mode:
         delete_dashboard(client, name)
-    return True, {"before": {"dashboard_name": name, "state": "present"}, "after": gone}
+    return True, {"before": {"dashboard_name": name, "state": "present"}, "after": gone}, None
 
 
 def main():
@@ -209,6 +232,7 @@ def main():
         body=dict(type="json"),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
+        only_if_tagged=dict(type="dict", default={}),
     )
     module = WanzamiInfraAWSModule(
         argument_spec=argument_spec,
@@ -218,8 +242,8 @@ def main():
     client = module.client("cloudwatch")
     try:
         if module.params["state"] == "absent":
-            changed, diff = ensure_absent(module, client)
-            module.exit_json(changed=changed, diff=diff)
+            changed, diff, kept = ensure_absent(module, client)
+            module.exit_json(changed=changed, diff=diff, kept=bool(kept), **({"msg": kept} if kept else {}))
         changed, dashboard, messages, diff = ensure_present(module, client)
     except AnsibleCloudWatchDashboardError as e:
         module.fail_json_aws_error(e)

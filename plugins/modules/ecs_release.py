@@ -176,6 +176,11 @@ options:
       - SSM parameter (String) used as the release lock, for example C(/wanzami/production/release-lock).
       - No lock is taken without it.
     type: str
+  tags:
+    description:
+      - Tags put on O(record_parameter) and O(lock_parameter) when they are written (the ownership tags, so that
+        C(playbooks/teardown.yml) deletes them only when they are ours). Merged with the tags they have; none is removed.
+    type: dict
   lock_wait:
     description: Seconds to wait for a held lock to be released before failing; C(0) fails at once.
     type: int
@@ -382,6 +387,7 @@ def main():
         rollback_on_failure=dict(type="bool", default=True),
         record_parameter=dict(type="str"),
         lock_parameter=dict(type="str"),
+        tags=dict(type="dict"),
         lock_wait=dict(type="int", default=0),
         break_lock=dict(type="bool", default=False),
         who=dict(type="str"),

@@ -137,6 +137,13 @@ options:
     description: Tag the task with ECS's managed tags (cluster name).
     type: bool
     default: true
+  only_if_tagged:
+    description:
+      - With O(state=absent), delete the rule (and its targets) only when the rule carries every one of these tags (the
+        ownership tags); one without them is someone else's and is kept, with RV(kept=true) and a message saying so.
+      - Empty - delete whatever has the name.
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -216,6 +223,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+kept:
+  description: With O(state=absent) and O(only_if_tagged), true when the rule exists but is not ours, so was kept.
+  returned: when O(state=absent)
+  type: bool
+msg:
+  description: Why the rule was kept.
+  returned: when RV(kept=true)
+  type: str
 rule:
   description: The rule after the run (in check mode, as it would be).
   returned: when O(state=present)
@@ -311,6 +326,8 @@ from ansible_collections.wanzami.infra.plugins.module_utils.events import tag_re
 from ansible_collections.wanzami.infra.plugins.module_utils.events import untag_resource
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import carries_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import kept_message
 
 # A rule name and a target Id alike.
 NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -547,17 +564,21 @@ def ensure_absent(module, client):
     name = module.params["name"]
     current = describe_rule(client, name)
     if current is None:
-        return False, {"before": {}, "after": {}}
+        return False, {"before": {}, "after": {}}, None
+    tags = list_tags(client, current["Arn"])
+    required = module.params.get("only_if_tagged") or {}
+    if not carries_tags(tags, required):
+        return False, {}, kept_message("EventBridge rule (scheduled task)", name, tags, required)
     targets = list_targets_by_rule(client, name)
     ids = [t["Id"] for t in targets]
     ours = next((t for t in targets if t.get("Id") == name), None)
     others = sorted(i for i in ids if i != name)
-    diff = {"before": state_view(current, ours, list_tags(client, current["Arn"]), others), "after": {}}
+    diff = {"before": state_view(current, ours, tags, others), "after": {}}
     if not module.check_mode:
         if ids:
             check_entries(module, remove_targets(client, name, ids), "remove targets " + ", ".join(ids), name)
         delete_rule(client, name)
-    return True, diff
+    return True, diff, None
 
 
 def main():
@@ -595,6 +616,7 @@ def main():
         enable_ecs_managed_tags=dict(type="bool", default=True),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
+        only_if_tagged=dict(type="dict", default={}),
     )
     module = WanzamiInfraAWSModule(
         argument_spec=argument_spec,
@@ -605,8 +627,8 @@ def main():
     client = module.client("events")
     try:
         if module.params["state"] == "absent":
-            changed, diff = ensure_absent(module, client)
-            module.exit_json(changed=changed, diff=diff)
+            changed, diff, kept = ensure_absent(module, client)
+            module.exit_json(changed=changed, diff=diff, kept=bool(kept), **({"msg": kept} if kept else {}))
         changed, result, diff = ensure_present(module, client)
     except AnsibleEventsError as e:
         module.fail_json_aws_error(e)

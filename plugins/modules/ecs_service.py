@@ -45,6 +45,14 @@ options:
         not wait. The module fails when the time is up.
     type: int
     default: 600
+  only_if_tagged:
+    description:
+      - With O(state=absent), delete the service only when it carries every one of these tags (the ownership tags);
+        one without them is someone else's and is kept, untouched (not scaled either), with RV(kept=true) and a
+        message saying so.
+      - Empty - delete whatever has the name.
+    type: dict
+    default: {}
   task_definition:
     description: C(family:revision) or a task definition ARN. Required when O(state=present).
     type: str
@@ -176,6 +184,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+kept:
+  description: With O(state=absent) and O(only_if_tagged), true when the service exists but is not ours, so was kept.
+  returned: when O(state=absent)
+  type: bool
+msg:
+  description: Why the service was kept.
+  returned: when RV(kept=true)
+  type: str
 service:
   description:
     - The service after the run (in check mode, as it is, with the wanted settings in C(diff)).
@@ -215,6 +231,8 @@ from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import u
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import update_service
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import carries_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import kept_message
 
 # Seconds between two reads while waiting for a deleted service to become INACTIVE.
 POLL_INTERVAL = 5
@@ -385,18 +403,24 @@ def wait_inactive(module, client):
 
 
 def ensure_absent(module, client):
-    """Scale to zero, delete with force, wait until INACTIVE. A DRAINING service is only waited for."""
+    """Scale to zero, delete with force, wait until INACTIVE. A DRAINING service is only waited for; an ACTIVE one
+    without the tags of only_if_tagged is kept. Returns changed, service, diff and why it was kept (None when not)."""
     params = module.params
     service = describe_service_in_any_status(client, params["cluster"], params["name"])
     status = (service or {}).get("status", "INACTIVE")
     gone = {"service_name": params["name"], "status": "INACTIVE"}
     if status == "INACTIVE":
-        return False, gone, {"before": {}, "after": {}}
+        return False, gone, {"before": {}, "after": {}}, None
+    tags = ecs_tag_dict(service.get("tags"))
+    required = params.get("only_if_tagged") or {}
+    if status == "ACTIVE" and not carries_tags(tags, required):
+        return False, {"service_name": params["name"], "status": status}, {"before": {}, "after": {}}, kept_message(
+            "ECS service", params["name"], tags, required)
     before = {"status": status, "desiredCount": service.get("desiredCount")}
     changed = status == "ACTIVE"
     if module.check_mode:
         return changed, {"service_name": params["name"], "status": status if not changed else "INACTIVE"}, {
-            "before": before, "after": {}}
+            "before": before, "after": {}}, None
     if changed:
         if service.get("desiredCount"):
             # No new task starts, and the load balancer drains the old ones, before the service goes.
@@ -404,7 +428,7 @@ def ensure_absent(module, client):
         delete_service(client, params["cluster"], params["name"])
     if params["wait_timeout"] > 0:
         wait_inactive(module, client)
-    return changed, gone, {"before": before, "after": {}}
+    return changed, gone, {"before": before, "after": {}}, None
 
 
 def main():
@@ -449,6 +473,7 @@ def main():
         force_new_deployment=dict(type="bool", default=False),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
+        only_if_tagged=dict(type="dict", default={}),
     )
     module = WanzamiInfraAWSModule(
         argument_spec=argument_spec,
@@ -459,7 +484,8 @@ def main():
     client = module.client("ecs")
     try:
         if module.params["state"] == "absent":
-            changed, service, diff = ensure_absent(module, client)
+            changed, service, diff, kept = ensure_absent(module, client)
+            module.exit_json(changed=changed, service=service, diff=diff, kept=bool(kept), **({"msg": kept} if kept else {}))
         else:
             changed, service, diff = ensure_present(module, client)
     except AnsibleECSServiceError as e:

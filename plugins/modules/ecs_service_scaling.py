@@ -69,6 +69,14 @@ options:
       - With C(false) they are left as they are.
     type: bool
     default: true
+  only_if_tagged:
+    description:
+      - With O(state=absent), remove the scaling only when the ECS service it scales carries every one of these tags
+        (the ownership tags); the scaling of a service without them (or of no service) is someone else's and is kept,
+        with RV(kept=true) and a message saying so. Scalable targets carry no tags of their own here.
+      - Empty - remove whatever scales the service of that name.
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -109,6 +117,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+kept:
+  description: With O(state=absent) and O(only_if_tagged), true when the scaling exists but its service is not ours.
+  returned: when O(state=absent)
+  type: bool
+msg:
+  description: Why the scaling was kept.
+  returned: when RV(kept=true)
+  type: str
 scalable_target:
   description: The scalable target after the run (in check mode, as it is); C({}) when there is none.
   returned: always
@@ -186,7 +202,12 @@ from ansible_collections.wanzami.infra.plugins.module_utils.autoscaling import d
 from ansible_collections.wanzami.infra.plugins.module_utils.autoscaling import ecs_service_resource_id
 from ansible_collections.wanzami.infra.plugins.module_utils.autoscaling import put_target_tracking_policy
 from ansible_collections.wanzami.infra.plugins.module_utils.autoscaling import register_scalable_target
+from ansible_collections.wanzami.infra.plugins.module_utils.ecs import ecs_tag_dict
+from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import AnsibleECSServiceError
+from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import describe_service_in_any_status
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import carries_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import kept_message
 
 # Option giving the target -> (policy name suffix, predefined metric).
 METRICS = {
@@ -317,13 +338,29 @@ def ensure_present(module, client):
     return changed, result_of(target, policies), {"before": before, "after": after}
 
 
-def ensure_absent(module, client):
+def kept_because_not_ours(module, ecs_client):
+    """Why the scaling is someone else's (its service lacks the ownership tags), or None when it is ours."""
+    params = module.params
+    required = params.get("only_if_tagged") or {}
+    if not required:
+        return None
+    service = describe_service_in_any_status(ecs_client, params["cluster"], params["service"]) or {}
+    tags = ecs_tag_dict(service.get("tags")) if service.get("status") == "ACTIVE" else {}
+    if carries_tags(tags, required):
+        return None
+    return kept_message(f"Autoscaling of ECS service {service_name(params)}:", "the service", tags, required)
+
+
+def ensure_absent(module, client, ecs_client=None):
     params = module.params
     resource_id = ecs_service_resource_id(params["cluster"], params["service"])
     target, policies = read(client, resource_id)
     before = settings_of(target, policies)
     if not before:
         return False, result_of(None, []), {"before": {}, "after": {}}
+    kept = kept_because_not_ours(module, ecs_client)
+    if kept:
+        return False, {**result_of(target, policies), "kept": True, "msg": kept}, {"before": {}, "after": {}}
     if not module.check_mode:
         for policy in policies:
             delete_scaling_policy(client, resource_id, policy["PolicyName"])
@@ -345,6 +382,7 @@ def main():
         scale_in_cooldown=dict(type="int", default=300),
         scale_out_cooldown=dict(type="int", default=60),
         purge_policies=dict(type="bool", default=True),
+        only_if_tagged=dict(type="dict", default={}),
     )
     module = WanzamiInfraAWSModule(
         argument_spec=argument_spec,
@@ -354,10 +392,12 @@ def main():
     client = module.client("application-autoscaling")
     try:
         if module.params["state"] == "absent":
-            changed, result, diff = ensure_absent(module, client)
+            ecs_client = module.client("ecs") if module.params["only_if_tagged"] else None
+            changed, result, diff = ensure_absent(module, client, ecs_client)
+            result.setdefault("kept", False)
         else:
             changed, result, diff = ensure_present(module, client)
-    except AnsibleAutoScalingError as e:
+    except (AnsibleAutoScalingError, AnsibleECSServiceError) as e:
         module.fail_json_aws_error(e)
     module.exit_json(changed=changed, diff=diff, **result)
 

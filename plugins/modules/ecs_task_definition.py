@@ -34,6 +34,15 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  only_if_tagged:
+    description:
+      - With O(state=absent), deregister only the revisions that carry every one of these tags (the ownership tags;
+        O(tags) puts them on each revision this module registers, and C(deploy.yml) copies them to the revisions it
+        registers). Revisions without them are someone else's and are kept, with RV(kept=true) and a message naming
+        them. Each C(ACTIVE) revision is read once for its tags.
+      - Empty - deregister every C(ACTIVE) revision of the family.
+    type: dict
+    default: {}
   container_definitions:
     description:
       - The containers, in the ECS API's own spelling (camelCase keys, as in C(register-task-definition) JSON).
@@ -137,6 +146,14 @@ deregistered:
   type: list
   elements: str
   sample: [wanzami-worker-cron:4, wanzami-worker-cron:3]
+kept:
+  description: With O(state=absent) and O(only_if_tagged), true when some C(ACTIVE) revisions are not ours, so were kept.
+  returned: when O(state=absent)
+  type: bool
+msg:
+  description: Which revisions were kept, and why.
+  returned: when RV(kept=true)
+  type: str
 """
 
 import copy
@@ -154,6 +171,7 @@ from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import t
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import untag_resource
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import carries_tags
 
 HEALTH_CHECK_DEFAULTS = {"interval": 30, "timeout": 5, "retries": 3, "startPeriod": 0}
 
@@ -266,16 +284,40 @@ def ensure_present(module, client):
     return True, result_of(registered, params["family"]), diff
 
 
+def not_ours(client, arns, required):
+    """The ARNs of revisions that lack the required tags, and the tags they lack (every revision when none is ours)."""
+    if not required:
+        return [], {}
+    foreign, lacking = [], {}
+    for arn in arns:
+        tags = ecs_tag_dict((describe_task_definition(client, arn) or {}).get("tags"))
+        if not carries_tags(tags, required):
+            foreign.append(arn)
+            lacking.update({k: v for k, v in required.items() if str(tags.get(k)) != str(v)})
+    return foreign, lacking
+
+
 def ensure_absent(module, client):
-    """Deregister every ACTIVE revision of the family; returns (changed, deregistered family:revision list, diff)."""
+    """Deregister every ACTIVE revision of the family that is ours; returns (changed, deregistered family:revision
+    list, diff, why some were kept or None)."""
     family = module.params["family"]
-    arns = list_active_task_definitions(client, family)
+    active = list_active_task_definitions(client, family)
+    required = module.params.get("only_if_tagged") or {}
+    foreign, lacking = not_ours(client, active, required)
+    arns = [arn for arn in active if arn not in foreign]
     revisions = [arn.rsplit("/", 1)[-1] for arn in arns]
+    kept = None
+    if foreign:
+        missing = ", ".join(sorted(f"{k}={v}" for k, v in lacking.items()))
+        kept = (f"Task definition family {family}: revisions {', '.join(a.rsplit(':', 1)[-1] for a in foreign)} are not "
+                f"ours (they lack the ownership tags {missing}): kept, not deregistered. Deregister them yourself if they "
+                "really are this environment's.")
     if not module.check_mode:
         for arn in arns:
             deregister_task_definition(client, arn)
-    return bool(arns), revisions, {"before": {"family": family, "active_revisions": revisions},
-                                   "after": {"family": family, "active_revisions": []}}
+    after = [arn.rsplit("/", 1)[-1] for arn in foreign]
+    return bool(arns), revisions, {"before": {"family": family, "active_revisions": revisions + after},
+                                   "after": {"family": family, "active_revisions": after}}, kept
 
 
 def main():
@@ -292,6 +334,7 @@ def main():
         runtime_platform=dict(type="dict"),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
+        only_if_tagged=dict(type="dict", default={}),
     )
     module = WanzamiInfraAWSModule(
         argument_spec=argument_spec,
@@ -301,10 +344,11 @@ def main():
     client = module.client("ecs")
     if module.params["state"] == "absent":
         try:
-            changed, deregistered, diff = ensure_absent(module, client)
+            changed, deregistered, diff, kept = ensure_absent(module, client)
         except AnsibleECSServiceError as e:
             module.fail_json_aws_error(e)
-        module.exit_json(changed=changed, deregistered=deregistered, diff=diff)
+        module.exit_json(changed=changed, deregistered=deregistered, diff=diff, kept=bool(kept),
+                         **({"msg": kept} if kept else {}))
     missing = [c.get("name", "?") for c in module.params["container_definitions"] if not c.get("name") or not c.get("image")]
     if missing:
         module.fail_json(msg=f"Every container definition needs a name and an image: {', '.join(missing)}")

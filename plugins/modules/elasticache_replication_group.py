@@ -138,6 +138,14 @@ options:
     description: Seconds to wait, for each wait.
     type: int
     default: 1800
+  only_if_tagged:
+    description:
+      - With O(state=absent), delete the group only when it carries every one of these tags (the ownership tags), and
+        its subnet group (with O(subnet_ids)) only when that carries them too; one without them is someone else's and
+        is kept, with RV(kept=true) and a message saying so. The subnet group of a group that is kept is kept as well.
+      - Empty - delete whatever has the name.
+    type: dict
+    default: {}
 notes:
   - Waiting uses botocore's C(replication_group_available) and C(replication_group_deleted) waiters.
   - The security groups, subnet group, engine version, parameter group and maintenance window are
@@ -194,6 +202,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+kept:
+  description: With O(state=absent) and O(only_if_tagged), true when the group or its subnet group is not ours, so was kept.
+  returned: when O(state=absent)
+  type: bool
+msg:
+  description: What was kept, and why.
+  returned: when RV(kept=true)
+  type: str
 replication_group:
   description:
     - The group as DescribeReplicationGroups returns it, in snake_case, with its tags, its
@@ -320,6 +336,8 @@ from ansible_collections.wanzami.infra.plugins.module_utils.elasticache import t
 from ansible_collections.wanzami.infra.plugins.module_utils.elasticache import version_matches
 from ansible_collections.wanzami.infra.plugins.module_utils.elasticache import wait_for_replication_group
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import carries_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import kept_message
 
 # Managed field -> ModifyReplicationGroup parameter, for what can change in place.
 MODIFIABLE = {
@@ -624,8 +642,15 @@ def ensure_present(module, client, group):
 def remove_subnet_group(module, client, group_gone):
     """With state=absent and subnet_ids given, the subnet group goes too, once nothing uses it."""
     name = subnet_group_name(module.params)
-    if describe_cache_subnet_group(client, name) is None:
+    subnet_group = describe_cache_subnet_group(client, name)
+    if subnet_group is None:
         return False
+    required = module.params.get("only_if_tagged") or {}
+    if required:
+        tags = list_elasticache_tags(client, subnet_group["arn"]) if subnet_group.get("arn") else {}
+        if not carries_tags(tags, required):
+            module.kept.append(kept_message("Cache subnet group", name, tags, required))
+            return False
     if module.check_mode:
         return True
     if not group_gone:
@@ -640,7 +665,13 @@ def ensure_absent(module, client, group):
     before = {}
     gone = group is None
     if group is not None:
-        before = dict(current_settings(group, None), tags=list_elasticache_tags(client, group["arn"]))
+        tags = list_elasticache_tags(client, group["arn"])
+        required = module.params.get("only_if_tagged") or {}
+        if not carries_tags(tags, required):
+            module.kept.append(kept_message("Replication group", group["replication_group_id"], tags, required)
+                               + " Its subnet group is kept with it.")
+            return False, {}, {}
+        before = dict(current_settings(group, None), tags=tags)
         if group["status"] != "deleting":
             changed = True
             if not module.check_mode:
@@ -715,6 +746,7 @@ def main():
         purge_tags=dict(type="bool", default=True),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=1800),
+        only_if_tagged=dict(type="dict", default={}),
     )
     module = WanzamiInfraAWSModule(
         argument_spec=argument_spec,
@@ -723,6 +755,8 @@ def main():
     )
     module.params["replication_group_id"] = module.params["replication_group_id"].lower()
     client = module.client("elasticache")
+    # What state=absent keeps because it is not ours, one message each.
+    module.kept = []
 
     try:
         group = describe_replication_group(client, module.params["replication_group_id"])
@@ -733,6 +767,10 @@ def main():
         # In check mode a group that does not exist yet has nothing to describe.
         exists = group is not None or not module.check_mode
         output = dict(changed=changed, replication_group=describe_result(module, client) if exists else {})
+        if module.params["state"] == "absent":
+            output["kept"] = bool(module.kept)
+            if module.kept:
+                output["msg"] = " ".join(module.kept)
         if module.params["subnet_ids"] is not None and module.params["state"] == "present":
             subnet_group = subnet_group_result(module, client)
             if subnet_group:

@@ -111,6 +111,13 @@ options:
     description: Seconds to wait, for each wait.
     type: int
     default: 1200
+  only_if_tagged:
+    description:
+      - With O(state=absent), delete the cache only when it carries every one of these tags (the ownership tags); one
+        without them is someone else's and is kept, with RV(kept=true) and a message saying so.
+      - Empty - delete whatever has the name.
+    type: dict
+    default: {}
 notes:
   - There is no botocore waiter for serverless caches; the module polls C(DescribeServerlessCaches)
     every 10 seconds up to O(wait_timeout).
@@ -155,6 +162,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+kept:
+  description: With O(state=absent) and O(only_if_tagged), true when the cache exists but is not ours, so was kept.
+  returned: when O(state=absent)
+  type: bool
+msg:
+  description: Why the cache was kept.
+  returned: when RV(kept=true)
+  type: str
 serverless_cache:
   description:
     - The cache as DescribeServerlessCaches returns it, in snake_case, with its tags.
@@ -260,6 +275,8 @@ from ansible_collections.wanzami.infra.plugins.module_utils.elasticache import s
 from ansible_collections.wanzami.infra.plugins.module_utils.elasticache import tags_after
 from ansible_collections.wanzami.infra.plugins.module_utils.elasticache import wait_for
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import carries_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import kept_message
 
 POLL_DELAY = 10
 
@@ -508,7 +525,12 @@ def ensure_absent(module, client, name, cache):
     """Returns (changed, before, after)."""
     if cache is None:
         return False, {}, {}
-    before = dict(current_settings(cache), tags=list_elasticache_tags(client, cache["arn"]))
+    tags = list_elasticache_tags(client, cache["arn"])
+    required = module.params.get("only_if_tagged") or {}
+    if not carries_tags(tags, required):
+        module.kept = kept_message("Serverless cache", name, tags, required)
+        return False, {}, {}
+    before = dict(current_settings(cache), tags=tags)
     if cache["status"] == "deleting":
         if module.params["wait"] and not module.check_mode:
             wait_until_gone(module, client, name)
@@ -550,10 +572,13 @@ def main():
         purge_tags=dict(type="bool", default=True),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=1200),
+        only_if_tagged=dict(type="dict", default={}),
     )
     module = WanzamiInfraAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("elasticache")
     name = module.params["name"].lower()
+    # Why state=absent kept the cache (it is not ours), or None.
+    module.kept = None
 
     try:
         cache = describe_serverless_cache(client, name)
@@ -568,6 +593,10 @@ def main():
         module.fail_json_aws_error(e)
 
     output = dict(changed=changed, serverless_cache=result)
+    if module.params["state"] == "absent":
+        output["kept"] = bool(module.kept)
+        if module.kept:
+            output["msg"] = module.kept
     if module._diff:
         output["diff"] = dict(before=sorted_dict(before), after=sorted_dict(after))
     module.exit_json(**output)

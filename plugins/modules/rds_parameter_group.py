@@ -65,6 +65,13 @@ options:
         O(parameters).
     type: bool
     default: false
+  only_if_tagged:
+    description:
+      - With O(state=absent), delete the group only when it carries every one of these tags (the ownership tags); one
+        without them is someone else's and is kept, with RV(kept=true) and a message saying so.
+      - Empty - delete whatever has the name.
+    type: dict
+    default: {}
 notes:
   - In check mode the module only describes; it reports what it would change, with the
     differences in C(diff) when C(--diff) is given.
@@ -107,6 +114,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+kept:
+  description: With O(state=absent) and O(only_if_tagged), true when the group exists but is not ours, so was kept.
+  returned: when O(state=absent)
+  type: bool
+msg:
+  description: Why the group was kept.
+  returned: when RV(kept=true)
+  type: str
 parameter_group:
   description:
     - The group as it is after the run (as it would be, in check mode).
@@ -148,6 +163,8 @@ from ansible.module_utils.parsing.convert_bool import BOOLEANS_TRUE
 
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import carries_tags
+from ansible_collections.wanzami.infra.plugins.module_utils.modules import kept_message
 from ansible_collections.wanzami.infra.plugins.module_utils.rds import SCOPES
 from ansible_collections.wanzami.infra.plugins.module_utils.rds import AnsibleRDSError
 from ansible_collections.wanzami.infra.plugins.module_utils.rds import add_tags
@@ -299,12 +316,18 @@ def ensure_present(module, client):
 
 
 def ensure_absent(module, client):
-    """Returns (changed, parameter_group, diff)."""
+    """Returns (changed, parameter_group, diff); parameter_group has why it was kept, when it is not ours."""
     scope, name = module.params["scope"], module.params["name"]
     group = describe_parameter_group(client, scope, name)
     result = {"name": name, "scope": scope}
     if group is None:
         return False, result, {"before": {}, "after": {}}
+    required = module.params.get("only_if_tagged") or {}
+    if required:
+        tags = list_tags(client, group[SCOPES[scope]["arn_key"]])
+        if not carries_tags(tags, required):
+            kind = "DB cluster parameter group" if scope == "cluster" else "DB parameter group"
+            return False, dict(result, kept=kept_message(kind, name, tags, required)), {"before": {}, "after": {}}
     before = {"family": group["DBParameterGroupFamily"], "description": group.get("Description", "")}
     if not module.check_mode:
         delete_parameter_group(client, scope, name)
@@ -322,6 +345,7 @@ def main():
         purge_parameters=dict(type="bool", default=False),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
+        only_if_tagged=dict(type="dict", default={}),
     )
     module = WanzamiInfraAWSModule(
         argument_spec=argument_spec,
@@ -337,6 +361,9 @@ def main():
     except AnsibleRDSError as e:
         module.fail_json_aws_error(e)
     result = dict(changed=changed, parameter_group=group)
+    if module.params["state"] == "absent":
+        kept = group.pop("kept", None)
+        result.update(kept=bool(kept), **({"msg": kept} if kept else {}))
     if module._diff:
         result["diff"] = diff
     module.exit_json(**result)

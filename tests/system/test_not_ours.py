@@ -211,3 +211,94 @@ def test_teardown_names_and_keeps_what_has_our_names_but_not_our_tags(emulator):
     assert ecs.describe_clusters(clusters=[f"{PREFIX}-cluster"])["clusters"][0]["status"] == "ACTIVE"
     assert ec2.describe_vpcs(VpcIds=[vpc["VpcId"]])["Vpcs"]
     assert ec2.describe_security_groups(GroupIds=[group["GroupId"]])["SecurityGroups"]
+
+
+def test_teardown_keeps_the_services_load_balancer_cache_database_alarms_and_parameters_that_are_not_ours(emulator):
+    """The same for the rest of what teardown.yml deletes: a running system with the local inventory's names."""
+    emulator.reset()
+    ec2, ecs, elbv2, elasticache, rds, cloudwatch, sns, events, ssm = (emulator.client(s) for s in (
+        "ec2", "ecs", "elbv2", "elasticache", "rds", "cloudwatch", "sns", "events", "ssm"))
+    their_ecs_tags = [{"key": t["Key"], "value": t["Value"]} for t in THEIR_TAGS]
+    # Their network, not named like ours: the VPC and security group teardowns do not see it.
+    vpc = ec2.create_vpc(CidrBlock="10.98.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.98.{n}.0/24", AvailabilityZone=f"us-east-2{az}")["Subnet"]["SubnetId"]
+               for n, az in ((1, "a"), (2, "b"))]
+
+    their_group = ec2.create_security_group(GroupName="theirs", Description="theirs", VpcId=vpc)["GroupId"]
+    ecs.create_cluster(clusterName=f"{PREFIX}-cluster", tags=their_ecs_tags)
+    family = f"{PREFIX}-backend-task"
+    ecs.register_task_definition(family=family, requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
+                                 memory="512", tags=their_ecs_tags,
+                                 containerDefinitions=[{"name": "api", "image": "nginx", "essential": True}])
+    service = f"{PREFIX}-backend-service"
+    ecs.create_service(cluster=f"{PREFIX}-cluster", serviceName=service, taskDefinition=family, desiredCount=1,
+                       launchType="FARGATE", tags=their_ecs_tags,
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [their_group]}})
+    alb = elbv2.create_load_balancer(Name=f"{PREFIX}-backend-alb", Subnets=subnets, Tags=THEIR_TAGS)["LoadBalancers"][0]
+    target_group = elbv2.create_target_group(Name=f"{PREFIX}-backend-tg", Protocol="HTTP", Port=4000, VpcId=vpc,
+                                             TargetType="ip", Tags=THEIR_TAGS)["TargetGroups"][0]
+    elbv2.create_listener(LoadBalancerArn=alb["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                          DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group["TargetGroupArn"]}])
+
+    cache = f"{PREFIX}-cache"
+    elasticache.create_cache_subnet_group(CacheSubnetGroupName=cache, CacheSubnetGroupDescription="theirs",
+                                          SubnetIds=subnets, Tags=THEIR_TAGS)
+    elasticache.create_replication_group(ReplicationGroupId=cache, ReplicationGroupDescription="theirs", Engine="valkey",
+                                         CacheNodeType="cache.t4g.micro", NumCacheClusters=1, CacheSubnetGroupName=cache,
+                                         Tags=THEIR_TAGS)
+
+    database = f"{PREFIX}-db"
+    rds.create_db_subnet_group(DBSubnetGroupName=database, DBSubnetGroupDescription="theirs", SubnetIds=subnets,
+                               Tags=THEIR_TAGS)
+    rds.create_db_parameter_group(DBParameterGroupName=f"{database}-postgres16", DBParameterGroupFamily="postgres16",
+                                  Description="theirs", Tags=THEIR_TAGS)
+    rds.create_db_instance(DBInstanceIdentifier=database, Engine="postgres", EngineVersion="16.3",
+                           DBInstanceClass="db.t4g.micro", AllocatedStorage=20, MasterUsername="theirs",
+                           MasterUserPassword="their-password", DBSubnetGroupName=database,
+                           DBParameterGroupName=f"{database}-postgres16", Tags=THEIR_TAGS)
+
+    topic = sns.create_topic(Name=f"{PREFIX}-alarms", Tags=THEIR_TAGS)["TopicArn"]
+    alarm = f"{service}-cpu-high"
+    cloudwatch.put_metric_alarm(AlarmName=alarm, Namespace="AWS/ECS", MetricName="CPUUtilization", Statistic="Average",
+                                Period=60, EvaluationPeriods=1, Threshold=90, ComparisonOperator="GreaterThanThreshold",
+                                AlarmActions=[topic], Tags=THEIR_TAGS)
+    rule = f"{PREFIX}-ecs-deployment-failed"
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["aws.ecs"]}), Tags=THEIR_TAGS)
+    events.put_targets(Rule=rule, Targets=[{"Id": "theirs", "Arn": topic}])
+
+    secret, record = "/wanzami/local/JWT_ACCESS_SECRET", "/wanzami/local/release"
+    for name in (secret, record):
+        ssm.put_parameter(Name=name, Value="theirs", Type="String", Tags=THEIR_TAGS)
+
+    kept = [f"ECS service {service} is not ours", f"Load balancer {PREFIX}-backend-alb is not ours",
+            f"Target group {PREFIX}-backend-tg is not ours", f"Task definition family {family}: revisions 1 are not ours",
+            f"Replication group {cache} is not ours", f"DB instance {database} is not ours",
+            f"DB subnet group {database} is not ours", f"DB parameter group {database}-postgres16 is not ours",
+            f"Topic {PREFIX}-alarms is not ours", f"Alarm {alarm} is not ours", f"EventBridge rule {rule} is not ours",
+            f"SSM parameter {secret} is not ours", f"SSM parameter {record} is not ours"]
+    emulator.clear_recording()
+    dry = run_playbook("playbooks/teardown.yml", "--check", env=emulator.env())
+    assert emulator.mutating_calls() == []
+    run = run_playbook("playbooks/teardown.yml", env=emulator.env())
+    for text in kept:
+        assert said(dry, text), text
+        assert said(run, text), text
+
+    (found,) = ecs.describe_services(cluster=f"{PREFIX}-cluster", services=[service])["services"]
+    assert found["status"] == "ACTIVE" and found["desiredCount"] == 1
+    assert len(ecs.list_task_definitions(familyPrefix=family, status="ACTIVE")["taskDefinitionArns"]) == 1
+    assert [lb["LoadBalancerName"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]] == [f"{PREFIX}-backend-alb"]
+    assert len(elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]) == 1
+    assert [tg["TargetGroupName"] for tg in elbv2.describe_target_groups()["TargetGroups"]] == [f"{PREFIX}-backend-tg"]
+    assert [g["ReplicationGroupId"] for g in elasticache.describe_replication_groups()["ReplicationGroups"]] == [cache]
+    assert elasticache.describe_cache_subnet_groups(CacheSubnetGroupName=cache)["CacheSubnetGroups"]
+    assert [d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]] == [database]
+    assert rds.describe_db_subnet_groups(DBSubnetGroupName=database)["DBSubnetGroups"]
+    assert rds.describe_db_parameter_groups(DBParameterGroupName=f"{database}-postgres16")["DBParameterGroups"]
+    assert topic in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+    assert [a["AlarmName"] for a in cloudwatch.describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"]] == [alarm]
+    assert [t["Arn"] for t in events.list_targets_by_rule(Rule=rule)["Targets"]] == [topic]
+    assert sorted(p["Name"] for p in ssm.get_parameters(Names=[secret, record])["Parameters"]) == sorted([secret, record])
+
+    again = run_playbook("playbooks/teardown.yml", env=emulator.env())
+    assert again.changed == 0, again

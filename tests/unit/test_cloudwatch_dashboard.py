@@ -150,8 +150,8 @@ def test_a_body_that_is_not_a_dashboard_fails_before_any_call(aws, body, error):
 @pytest.mark.parametrize("check_mode", [True, False])
 def test_delete(aws, check_mode):
     aws.update(dashboard=stored())
-    changed, diff = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent"), None)
-    assert changed and diff["after"]["state"] == "absent" and diff["before"]["state"] == "present"
+    changed, diff, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent"), None)
+    assert changed and diff["after"]["state"] == "absent" and diff["before"]["state"] == "present" and kept is None
     assert aws["calls"] == ([] if check_mode else [("delete_dashboard", NAME)])
     aws.update(dashboard=None, calls=[])
     assert mod.ensure_absent(FakeModule(state="absent"), None)[0] is False
@@ -204,3 +204,15 @@ def test_the_body_text_is_the_same_for_the_same_data():
     assert utils.body_text({"b": 1, "a": [1, 2]}) == utils.body_text({"a": [1, 2], "b": 1}) == '{"a":[1,2],"b":1}'
     assert utils.parse_body("") == {} and utils.parse_body(None) == {}
     assert utils.parse_body(utils.body_text(BODY)) == BODY
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_dashboard_without_the_ownership_tags_is_kept(aws, check_mode):
+    required = {"project": "wanzami", "managed-by": "ansible"}
+    aws.update(dashboard=stored(), tags={"team": "media"})
+    changed, _, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent", only_if_tagged=required), None)
+    assert not changed and aws["calls"] == []
+    assert f"Dashboard {NAME} is not ours (it lacks the ownership tags managed-by=ansible, project=wanzami)" in kept
+    aws.update(tags=dict(required))
+    changed, _, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent", only_if_tagged=required), None)
+    assert changed and kept is None and aws["calls"] == ([] if check_mode else [("delete_dashboard", NAME)])

@@ -8,6 +8,7 @@ import copy
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from ansible_collections.wanzami.infra.plugins.module_utils import release as rel
 from ansible_collections.wanzami.infra.plugins.modules import ecs_release as mod
@@ -51,7 +52,7 @@ class FakeModule:
             "registry": None, "image_tag": "v2", "image_digest": None, "to_previous": False, "migration": None,
             "wait_timeout": 900, "poll_interval": 10.0, "smoke_test": None, "rollback_on_failure": True,
             "record_parameter": RECORD, "lock_parameter": LOCK, "lock_wait": 0, "break_lock": False, "who": "ci@runner",
-            "keep_revisions": 10,
+            "keep_revisions": 10, "tags": None,
         }
         self.params.update(params)
 
@@ -165,9 +166,9 @@ class FakeAWS:
         self.record("get_parameter", name=name)
         return self.parameters.get(name)
 
-    def put_parameter(self, client, name, value, overwrite):
+    def put_parameter(self, client, name, value, overwrite, tags=None):
         assert client == "ssm-client"
-        self.record("put_parameter", name=name, value=value, overwrite=overwrite)
+        self.record("put_parameter", name=name, value=value, overwrite=overwrite, tags=tags)
         if name in self.parameters and not overwrite:
             return False
         self.parameters[name] = value
@@ -1059,3 +1060,43 @@ def test_http_status_reports_any_status_and_no_answer():
         server.server_close()
     status, reason = rel.http_status(f"http://127.0.0.1:{port}/health", 2)
     assert status is None and reason
+
+
+def test_the_lock_and_the_record_are_written_with_the_tags(aws):
+    ours = {"project": "wanzami", "environment": "production", "managed-by": "ansible"}
+    run(aws, tags=ours)
+    writes = {c[1]["name"]: c[1]["tags"] for c in aws.calls if c[0] == "put_parameter"}
+    assert writes == {LOCK: ours, RECORD: ours}
+
+
+class FakeSSM:
+    def __init__(self, exists=False):
+        self.exists = exists
+        self.calls = []
+
+    def put_parameter(self, **params):
+        self.calls.append(("put_parameter", params))
+        if self.exists and not params["Overwrite"]:
+            raise ClientError({"Error": {"Code": "ParameterAlreadyExists", "Message": "exists"}},
+                              "PutParameter")
+
+    def add_tags_to_resource(self, **params):
+        self.calls.append(("add_tags_to_resource", params))
+
+
+def test_put_parameter_tags_a_new_parameter_with_its_creation_and_an_overwritten_one_after():
+    ours = {"project": "wanzami", "managed-by": "ansible"}
+    tag_list = [{"Key": "managed-by", "Value": "ansible"}, {"Key": "project", "Value": "wanzami"}]
+    ssm = FakeSSM()
+    assert rel.put_parameter(ssm, "/p/lock", "v", overwrite=False, tags=ours)
+    assert ssm.calls == [("put_parameter", {"Name": "/p/lock", "Value": "v", "Type": "String", "Overwrite": False,
+                                            "Tags": tag_list})]
+    ssm = FakeSSM(exists=True)
+    assert rel.put_parameter(ssm, "/p/record", "v", overwrite=True, tags=ours)
+    assert ssm.calls == [
+        ("put_parameter", {"Name": "/p/record", "Value": "v", "Type": "String", "Overwrite": True}),
+        ("add_tags_to_resource", {"ResourceType": "Parameter", "ResourceId": "/p/record", "Tags": tag_list}),
+    ]
+    ssm = FakeSSM(exists=True)
+    assert rel.put_parameter(ssm, "/p/lock", "v", overwrite=False, tags=ours) is False
+    assert [c[0] for c in ssm.calls] == ["put_parameter"]

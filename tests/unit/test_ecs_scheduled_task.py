@@ -287,7 +287,8 @@ def test_tags_are_reconciled_on_the_rule(aws, check_mode):
 def test_absent_removes_the_targets_then_the_rule(aws, check_mode):
     converged(aws)
     aws["targets"].append({"Id": "hand-made", "Arn": CLUSTER})
-    changed, diff = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent"), None)
+    changed, diff, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent"), None)
+    assert kept is None
     assert changed
     assert diff["after"] == {}
     assert diff["before"]["rule"]["name"] == NAME
@@ -295,15 +296,29 @@ def test_absent_removes_the_targets_then_the_rule(aws, check_mode):
                                                    ("delete_rule", (NAME,), {})])
 
 
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_absent_keeps_a_rule_without_the_ownership_tags(aws, check_mode):
+    converged(aws)
+    aws["tags"] = {"team": "media"}
+    required = {"project": "wanzami", "managed-by": "ansible"}
+    changed, _, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent", only_if_tagged=required), None)
+    assert not changed and aws["calls"] == []
+    assert f"EventBridge rule (scheduled task) {NAME} is not ours" in kept and "managed-by=ansible, project=wanzami" in kept
+    aws["tags"] = {"project": "wanzami", "managed-by": "ansible", "environment": "local"}
+    changed, _, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent", only_if_tagged=required), None)
+    assert changed and kept is None
+    assert [c[0] for c in aws["calls"]] == ([] if check_mode else ["remove_targets", "delete_rule"])
+
+
 def test_absent_without_targets_deletes_only_the_rule(aws):
     aws["rule"] = rule()
-    changed, _ = mod.ensure_absent(FakeModule(state="absent"), None)
+    changed, _, _ = mod.ensure_absent(FakeModule(state="absent"), None)
     assert changed
     assert aws["calls"] == [("delete_rule", (NAME,), {})]
 
 
 def test_absent_with_nothing_there_makes_no_call(aws):
-    changed, diff = mod.ensure_absent(FakeModule(state="absent", schedule_expression=None, cluster_arn=None), None)
+    changed, diff, _ = mod.ensure_absent(FakeModule(state="absent", schedule_expression=None, cluster_arn=None), None)
     assert not changed
     assert aws["calls"] == []
     assert diff == {"before": {}, "after": {}}

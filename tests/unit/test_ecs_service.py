@@ -215,7 +215,7 @@ class Clock:
 @pytest.mark.parametrize("check_mode", [True, False])
 def test_a_running_service_is_scaled_to_zero_deleted_and_waited_for(gone, check_mode):
     gone["reads"] = [existing(), existing(status="DRAINING"), existing(status="INACTIVE")]
-    changed, service, diff = mod.ensure_absent(AbsentModule(check_mode=check_mode), None)
+    changed, service, diff, _ = mod.ensure_absent(AbsentModule(check_mode=check_mode), None)
     assert changed
     assert service == {"service_name": "wanzami-backend-service", "status": "INACTIVE"}
     assert diff == {"before": {"status": "ACTIVE", "desiredCount": 2}, "after": {}}
@@ -230,7 +230,7 @@ def test_a_running_service_is_scaled_to_zero_deleted_and_waited_for(gone, check_
 
 def test_a_service_at_zero_is_deleted_without_an_update(gone):
     gone["reads"] = [existing(desiredCount=0), None]
-    changed, _, _ = mod.ensure_absent(AbsentModule(), None)
+    changed, _, _, _ = mod.ensure_absent(AbsentModule(), None)
     assert changed
     assert [c[0] for c in gone["calls"]] == ["delete_service"]
 
@@ -239,14 +239,14 @@ def test_a_service_at_zero_is_deleted_without_an_update(gone):
 def test_a_missing_or_inactive_service_changes_nothing(gone, status):
     # A missing cluster reads as a missing service (describe answers None).
     gone["reads"] = [existing(status=status) if status else None]
-    changed, service, diff = mod.ensure_absent(AbsentModule(), None)
+    changed, service, diff, _ = mod.ensure_absent(AbsentModule(), None)
     assert not changed and gone["calls"] == []
     assert diff == {"before": {}, "after": {}}
 
 
 def test_a_draining_service_is_only_waited_for(gone):
     gone["reads"] = [existing(status="DRAINING"), existing(status="DRAINING"), existing(status="INACTIVE")]
-    changed, _, _ = mod.ensure_absent(AbsentModule(), None)
+    changed, _, _, _ = mod.ensure_absent(AbsentModule(), None)
     assert not changed and gone["calls"] == []
     assert gone["reads"] == [existing(status="INACTIVE")]
 
@@ -259,5 +259,19 @@ def test_the_wait_is_bounded_and_says_what_is_left(gone):
 
 def test_no_wait_with_a_zero_timeout(gone):
     gone["reads"] = [existing(), existing(status="DRAINING")]
-    changed, _, _ = mod.ensure_absent(AbsentModule(wait_timeout=0), None)
+    changed, _, _, _ = mod.ensure_absent(AbsentModule(wait_timeout=0), None)
     assert changed and [c[0] for c in gone["calls"]] == ["update_service", "delete_service"]
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_service_without_the_ownership_tags_is_kept_untouched(gone, check_mode):
+    required = {"project": "wanzami", "managed-by": "ansible"}
+    gone["reads"] = [existing(tags=[{"key": "team", "value": "media"}])]
+    changed, service, _, kept = mod.ensure_absent(AbsentModule(check_mode=check_mode, only_if_tagged=required), None)
+    assert not changed and gone["calls"] == [] and service["status"] == "ACTIVE"
+    assert "ECS service wanzami-backend-service is not ours" in kept and "managed-by=ansible, project=wanzami" in kept
+    gone["reads"] = [existing(tags=[{"key": "project", "value": "wanzami"}, {"key": "managed-by", "value": "ansible"}]),
+                     existing(status="INACTIVE")]
+    changed, _, _, kept = mod.ensure_absent(AbsentModule(check_mode=check_mode, only_if_tagged=required), None)
+    assert changed and kept is None
+    assert [c[0] for c in gone["calls"]] == ([] if check_mode else ["update_service", "delete_service"])

@@ -252,6 +252,21 @@ def test_absent_when_nothing_exists_makes_no_call(aws, check_mode):
     assert result == {"scalable_target": {}, "policies": []}
 
 
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_absent_keeps_the_scaling_of_a_service_that_is_not_ours(aws, monkeypatch, check_mode):
+    holding(aws, *converged())
+    required = {"project": "wanzami", "managed-by": "ansible"}
+    service = {"status": "ACTIVE", "tags": [{"key": "team", "value": "media"}]}
+    monkeypatch.setattr(mod, "describe_service_in_any_status", lambda client, cluster, name: service)
+    changed, result, _ = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent", only_if_tagged=required), None)
+    assert not changed and aws["calls"] == [] and result["kept"]
+    assert "Autoscaling of ECS service wanzami-backend-service: the service is not ours" in result["msg"]
+    service["tags"] = [{"key": "project", "value": "wanzami"}, {"key": "managed-by", "value": "ansible"}]
+    changed, result, _ = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent", only_if_tagged=required), None)
+    assert changed and "kept" not in result
+    assert len(aws["calls"]) == (0 if check_mode else 3)
+
+
 def test_cluster_and_service_arns_give_the_names(aws):
     holding(aws, *converged())
     module = FakeModule(cluster="arn:aws:ecs:us-east-2:123456789012:cluster/wanzami-cluster",

@@ -152,7 +152,8 @@ def revisions(monkeypatch):
 @pytest.mark.parametrize("check_mode", [True, False])
 def test_absent_deregisters_every_active_revision(revisions, check_mode):
     revisions["active"] = [ARN.format(5), ARN.format(4), ARN.format(2)]
-    changed, deregistered, diff = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent"), None)
+    changed, deregistered, diff, kept = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent"), None)
+    assert kept is None
     assert changed
     assert deregistered == ["wanzami-backend-task:5", "wanzami-backend-task:4", "wanzami-backend-task:2"]
     assert diff["after"] == {"family": "wanzami-backend-task", "active_revisions": []}
@@ -162,6 +163,25 @@ def test_absent_deregisters_every_active_revision(revisions, check_mode):
 def test_absent_without_active_revisions_changes_nothing(revisions):
     assert mod.ensure_absent(FakeModule(state="absent"), None)[:2] == (False, [])
     assert revisions["calls"] == []
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_absent_keeps_the_revisions_without_the_ownership_tags(revisions, monkeypatch, check_mode):
+    required = {"project": "wanzami", "managed-by": "ansible"}
+    ours = [{"key": "project", "value": "wanzami"}, {"key": "managed-by", "value": "ansible"}]
+    tags = {ARN.format(5): ours, ARN.format(4): ours, ARN.format(2): [{"key": "team", "value": "media"}]}
+    monkeypatch.setattr(mod, "describe_task_definition", lambda client, arn: {"tags": tags[arn]})
+    revisions["active"] = [ARN.format(5), ARN.format(4), ARN.format(2)]
+    changed, deregistered, diff, kept = mod.ensure_absent(
+        FakeModule(check_mode=check_mode, state="absent", only_if_tagged=required), None)
+    assert changed and deregistered == ["wanzami-backend-task:5", "wanzami-backend-task:4"]
+    assert "Task definition family wanzami-backend-task: revisions 2 are not ours" in kept
+    assert "managed-by=ansible, project=wanzami" in kept
+    assert diff["after"]["active_revisions"] == ["wanzami-backend-task:2"]
+    assert revisions["calls"] == ([] if check_mode else [ARN.format(5), ARN.format(4)])
+    revisions["active"] = [ARN.format(2)]
+    changed, deregistered, _, kept = mod.ensure_absent(FakeModule(state="absent", only_if_tagged=required), None)
+    assert not changed and deregistered == [] and kept
 
 
 def test_only_the_family_itself_is_listed_not_the_ones_it_prefixes():

@@ -417,3 +417,46 @@ def test_shards_and_replicas_options_exclude_the_node_count(fake):  # noqa: F811
     assert failed
     assert "mutually exclusive" in result["msg"]
     assert fake.calls == []
+
+
+OURS = {"project": "wanzami", "environment": "staging", "managed-by": "ansible"}
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_group_without_the_ownership_tags_is_kept_with_its_subnet_group(fake, check_mode):  # noqa: F811
+    existing(fake)
+
+    args = {"replication_group_id": GROUP, "state": "absent", "subnet_ids": [], "only_if_tagged": OURS}
+    result, failed = run(args, check_mode=check_mode)
+
+    assert not failed and not result["changed"] and result["kept"]
+    assert result["msg"].startswith(f"Replication group {GROUP} is not ours (it lacks the ownership tags managed-by=ansible)")
+    assert "Its subnet group is kept with it." in result["msg"]
+    assert fake.mutating_calls() == []
+    assert GROUP in fake.groups and GROUP in fake.subnet_groups
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_group_with_the_ownership_tags_goes_and_a_foreign_subnet_group_stays(fake, check_mode):  # noqa: F811
+    existing(fake)
+    fake.tags[ARN] = dict(OURS)
+
+    args = {"replication_group_id": GROUP, "state": "absent", "subnet_ids": [], "only_if_tagged": OURS}
+    result, failed = run(args, check_mode=check_mode)
+
+    assert not failed and result["changed"] and result["kept"]
+    assert result["msg"].startswith(f"Cache subnet group {GROUP} is not ours")
+    assert [c[0] for c in fake.mutating_calls()] == ([] if check_mode else ["delete_replication_group"])
+    assert GROUP in fake.subnet_groups
+
+
+def test_a_group_and_subnet_group_that_are_ours_both_go(fake):  # noqa: F811
+    existing(fake)
+    fake.tags[ARN] = dict(OURS)
+    fake.tags[SUBNET_GROUP_ARN] = dict(OURS)
+
+    args = {"replication_group_id": GROUP, "state": "absent", "subnet_ids": [], "only_if_tagged": OURS}
+    result, failed = run(args)
+
+    assert not failed and result["changed"] and not result["kept"]
+    assert [c[0] for c in fake.mutating_calls()] == ["delete_replication_group", "delete_cache_subnet_group"]

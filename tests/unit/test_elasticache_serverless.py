@@ -311,3 +311,19 @@ def test_deletion_wait_timeout_fails(fake):  # noqa: F811
 
     assert failed
     assert result["msg"] == f"Timeout trying to wait for serverless cache {CACHE} to be deleted after 20 seconds"
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_cache_without_the_ownership_tags_is_kept(fake, check_mode):  # noqa: F811
+    existing(fake)
+    ours = {"project": "wanzami", "environment": "production", "managed-by": "ansible"}
+
+    result, failed = run({"name": CACHE, "state": "absent", "only_if_tagged": ours}, check_mode=check_mode)
+
+    assert not failed and not result["changed"] and result["kept"]
+    assert result["msg"].startswith(f"Serverless cache {CACHE} is not ours (it lacks the ownership tags managed-by=ansible)")
+    assert fake.mutating_calls() == [] and CACHE in fake.serverless
+
+    fake.tags[ARN] = dict(ours)
+    result, failed = run({"name": CACHE, "state": "absent", "only_if_tagged": ours}, check_mode=check_mode)
+    assert not failed and result["changed"] and not result["kept"]

@@ -290,3 +290,22 @@ def test_absent_on_a_missing_group_changes_nothing(rds, monkeypatch, check_mode)
     monkeypatch.setattr(group_mod, "delete_parameter_group", lambda *args: pytest.fail("nothing to delete"))
     changed, _, diff = group_mod.ensure_absent(group_module(check_mode=check_mode, state="absent", scope="cluster"), None)
     assert not changed and diff == {"before": {}, "after": {}}
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_absent_keeps_a_group_without_the_ownership_tags(rds, monkeypatch, check_mode):
+    required = {"project": "wanzami", "managed-by": "ansible"}
+    rds["group"] = existing_group()
+    rds["tags"] = {"team": "data"}
+    deleted = []
+    monkeypatch.setattr(group_mod, "delete_parameter_group", lambda client, scope, name: deleted.append((scope, name)))
+    changed, group, _ = group_mod.ensure_absent(
+        group_module(check_mode=check_mode, state="absent", family=None, only_if_tagged=required), None)
+    assert not changed and deleted == []
+    assert group["kept"].startswith("DB parameter group wanzami-db-postgres16 is not ours (it lacks the ownership tags "
+                                    "managed-by=ansible, project=wanzami)")
+    rds["tags"] = dict(required)
+    changed, group, _ = group_mod.ensure_absent(
+        group_module(check_mode=check_mode, state="absent", family=None, only_if_tagged=required), None)
+    assert changed and "kept" not in group
+    assert deleted == ([] if check_mode else [("instance", "wanzami-db-postgres16")])

@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the wanzami.infra collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""SSM Parameter Store reads for the ssm_parameter_info module.
+
+Every boto call is wrapped here once, with AWSRetry.jittered_backoff() (SSM throttles with
+ThrottlingException, which AWSRetry does not know) and an error handler that raises AnsibleSSMError.
+"""
+
+try:
+    import botocore  # noqa: F401  (the error handlers catch botocore's exceptions)
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+
+# DescribeParameters takes at most this many names in one Name filter.
+NAMES_PER_CALL = 50
+
+
+class AnsibleSSMError(AnsibleAWSError):
+    pass
+
+
+class SSMErrorHandler(AWSErrorHandler):
+    _CUSTOM_EXCEPTION = AnsibleSSMError
+
+    @classmethod
+    def _is_missing(cls):
+        return is_boto3_error_code(["ParameterNotFound", "InvalidResourceId"])
+
+
+@SSMErrorHandler.common_error_handler("describe parameters")
+@AWSRetry.jittered_backoff(catch_extra_error_codes=["ThrottlingException"])
+def describe_parameters(client, names):
+    """The metadata (no value) of those of names that exist, by name."""
+    found = {}
+    for start in range(0, len(names), NAMES_PER_CALL):
+        chunk = names[start:start + NAMES_PER_CALL]
+        paginator = client.get_paginator("describe_parameters")
+        pages = paginator.paginate(ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": chunk}])
+        for parameter in pages.build_full_result().get("Parameters", []):
+            found[parameter["Name"]] = parameter
+    return found
+
+
+@SSMErrorHandler.list_error_handler("list parameter tags", default_value=None)
+@AWSRetry.jittered_backoff(catch_extra_error_codes=["ThrottlingException"])
+def list_parameter_tags(client, name):
+    """The parameter's tags as a mapping, or None when it is gone."""
+    tags = client.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
+    return boto3_tag_list_to_ansible_dict(tags)
