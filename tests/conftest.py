@@ -69,6 +69,9 @@ SLOW_SCOPES_FIRST = (
     "tests/system/test_teardown.py",
     "tests/system/test_release.py",
     "tests/system/test_production.py",
+    "tests/system/test_not_ours.py",
+    "tests/system/test_brownfield.py::TestSeed000OnMiniStack",
+    "tests/system/test_brownfield.py::TestSeed000OnMoto",
     "tests/molecule/test_scenarios.py::TestScenario_ec2_asg",
     "tests/system/test_site.py",
     "tests/system/test_examples.py::TestExample_ec2_asg",
@@ -80,6 +83,8 @@ SLOW_SCOPES_FIRST = (
     "tests/system/test_secrets.py",
     "tests/system/test_examples.py::TestExample_ec2_phase1",
     "tests/system/test_examples.py::TestExample_public_aurora_cron_on_ministack",
+    "tests/system/test_vpc_adopt.py",
+    "tests/system/test_plan.py",
 )
 
 

@@ -46,7 +46,9 @@ def test_production_runs_seed_000_s_cache():
         "valkey_engine": "valkey",
         "valkey_port": 6379,
         "valkey_vpc_name": "wanzami-vpc",
-        "valkey_subnet_tier": "private",
+        # Seed 000's cache lives in the default VPC's subnets, which production adopts (a serverless
+        # cache's subnets cannot change in place).
+        "valkey_subnet_tier": "public",
         # The group the security_groups role opens to the API and workers only.
         "valkey_security_group_name": "wanzami-valkey",
         "valkey_tags": {"project": "wanzami", "environment": "production", "managed-by": "ansible"},
