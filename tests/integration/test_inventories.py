@@ -66,7 +66,7 @@ def test_production_reproduces_seed_000():
     assert prod["wanzami_region"] == "us-east-2"
     # Seed 000's network runs in the account's default VPC (docs/architecture.md, Network): adopted, not created beside it.
     assert (prod["vpc_existing"], prod["vpc_cidr"]) == ("default", "172.31.0.0/16")
-    # The ALB's public subnets in us-east-2a and us-east-2b (docs/architecture.md, Network): the default subnets, used as they are.
+    # The ALB's public subnets in us-east-2a and us-east-2b (docs/architecture.md, Network): the default subnets, as they are.
     assert prod["vpc_public_subnets"] == [{"cidr": "172.31.0.0/20", "az": "us-east-2a"},
                                           {"cidr": "172.31.16.0/20", "az": "us-east-2b"}]
     # The private ones behind one NAT gateway avoid every default subnet (AWS's /20 per zone: us-east-2c's 172.31.32.0/20).
