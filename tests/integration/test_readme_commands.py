@@ -192,3 +192,27 @@ def test_pending_commands_do_not_exist_yet():
     landed = {p for p in PENDING if (p.startswith("make ") and p.split()[1] in make_targets()) or (REPO / p).exists()}
     assert landed == set(), f"these exist now: remove them from PENDING in {Path(__file__).name}"
     pytest.xfail(f"shown in the guide before they exist: {', '.join(sorted(PENDING))}")
+
+
+def anchors(markdown):
+    """GitHub's anchors of a page's headings."""
+    prose = re.sub(r"^```.*?^```", "", markdown, flags=re.S | re.M)
+    headings = [line.lstrip("#").strip() for line in prose.splitlines() if line.startswith("#")]
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+
+
+@pytest.mark.parametrize("guide", [*GUIDES, "awx/README.md", "roles/ecs_cluster/README.md", "roles/ecs_service/README.md"])
+def test_every_link_resolves(guide):
+    """Relative links of the guides reach a file, and a heading of it when they name one."""
+    page = REPO / guide
+    errors = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+        if re.match(r"^[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.exists():
+            errors.append(f"{target}: no such file")
+        elif anchor and file.suffix == ".md" and anchor not in anchors(file.read_text()):
+            errors.append(f"{target}: no heading #{anchor}")
+    assert errors == [], "\n".join(errors)
