@@ -63,7 +63,7 @@ test-localstack: venv
 # ministack, its own venv in .tmp/ministack-venv made on first use) serves, one after another, each
 # on its own MiniStack on MINISTACK_PORT. Seed 000's production journey and the public_aurora_cron
 # example run on it inside make test (tests/system/test_production.py, test_examples.py); the
-# README's emulator notes say why rds, rds_aurora, valkey and observability are not in this list.
+# emulator notes (docs/emulator.md) say why rds, rds_aurora, valkey and observability are not in this list.
 MINISTACK_SCENARIOS ?= vpc security_groups ecr s3_envfile ecs_cluster ecs_service release
 MINISTACK_PORT ?= 4701
 
