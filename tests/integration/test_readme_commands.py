@@ -17,10 +17,6 @@ from tests.integration.test_inventories import resolved
 GUIDES = ["README.md", *sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").glob("*.md")),
           "playbooks/runbooks/README.md"]
 
-# Shown in the guide before they exist (the lead's `make env` / playbooks/init.yml): remove each
-# from here once it lands; test_pending_commands_do_not_exist_yet then says so.
-PENDING = {"playbooks/init.yml", "make env"}
-
 # Variables whose value must be a service of the inventory the command names (or `all`).
 SERVICE_VARS = {"runbook_service", "restart_service", "scale_service"}
 
@@ -118,10 +114,10 @@ def problems(tokens):
         for target in tokens[1:]:
             if "=" in target or target.startswith("-"):
                 continue
-            if f"make {target}" not in PENDING and target not in make_targets():
+            if target not in make_targets():
                 found.append(f"make target {target!r} is not in the Makefile: {line}")
     for path in paths:
-        if PLACEHOLDER.search(path) or path in PENDING:
+        if PLACEHOLDER.search(path):
             continue
         if not (REPO / path).exists():
             found.append(f"{path} does not exist: {line}")
@@ -185,34 +181,3 @@ AWS_PROFILE=x .venv/bin/ansible-playbook playbooks/deploy.yml -i inventories/loc
     assert any("scripts/no-such-script does not exist" in e for e in errors), errors
     assert any("'release_nonsense'" in e for e in errors), errors
     assert len(errors) == 6, errors
-
-
-def test_pending_commands_do_not_exist_yet():
-    """PENDING is for commands shown before they land; once one exists, take it out of PENDING."""
-    landed = {p for p in PENDING if (p.startswith("make ") and p.split()[1] in make_targets()) or (REPO / p).exists()}
-    assert landed == set(), f"these exist now: remove them from PENDING in {Path(__file__).name}"
-    pytest.xfail(f"shown in the guide before they exist: {', '.join(sorted(PENDING))}")
-
-
-def anchors(markdown):
-    """GitHub's anchors of a page's headings."""
-    prose = re.sub(r"^```.*?^```", "", markdown, flags=re.S | re.M)
-    headings = [line.lstrip("#").strip() for line in prose.splitlines() if line.startswith("#")]
-    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
-
-
-@pytest.mark.parametrize("guide", [*GUIDES, "awx/README.md", "roles/ecs_cluster/README.md", "roles/ecs_service/README.md"])
-def test_every_link_resolves(guide):
-    """Relative links of the guides reach a file, and a heading of it when they name one."""
-    page = REPO / guide
-    errors = []
-    for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
-        if re.match(r"^[a-z]+:", target):
-            continue
-        path, _, anchor = target.partition("#")
-        file = (page.parent / path).resolve() if path else page
-        if not file.exists():
-            errors.append(f"{target}: no such file")
-        elif anchor and file.suffix == ".md" and anchor not in anchors(file.read_text()):
-            errors.append(f"{target}: no heading #{anchor}")
-    assert errors == [], "\n".join(errors)
