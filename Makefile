@@ -1,3 +1,4 @@
+# make env NAME=dev ACCOUNT=123456789012 REGION=eu-west-1 DOMAIN=api.example.com CERTIFICATE=arn:... - write a new environment (playbooks/init.yml)
 # make demo  - provision and release the backend on the embedded emulator
 # make test  - lint, unit, integration, system and molecule tests, from nothing
 # make bench - a release with deploy.yml against the ecs-deploy CLI, same emulator
@@ -11,7 +12,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test test-localstack test-ministack lint unit system molecule bench emulator-start emulator-stop docker-sandbox-start docker-sandbox-stop clean
+.PHONY: venv env demo test test-localstack test-ministack lint unit system molecule bench emulator-start emulator-stop docker-sandbox-start docker-sandbox-stop clean
 
 venv: $(VENV)/.installed
 
@@ -20,6 +21,15 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
+
+# A new environment of your own: playbooks/init.yml with the values given here
+# (optional: DOMAIN, CERTIFICATE, HTTPS=false, EMAIL, COMPUTE, CACHE, DATABASE, NAT, CIDR, PROJECT, MEDIA_BUCKET, MEDIA_REGION, PRODUCTION=true).
+INIT_VARS := NAME:init_name ACCOUNT:init_account_id REGION:init_region DOMAIN:init_domain CERTIFICATE:init_certificate_arn \
+	HTTPS:init_https EMAIL:init_alarm_email COMPUTE:init_compute CACHE:init_cache DATABASE:init_database NAT:init_nat \
+	CIDR:init_vpc_cidr PROJECT:init_project MEDIA_BUCKET:init_media_bucket MEDIA_REGION:init_media_region PRODUCTION:init_production
+
+env: venv
+	$(BIN)/ansible-playbook playbooks/init.yml $(foreach v,$(INIT_VARS),$(if $($(word 1,$(subst :, ,$(v)))),-e $(word 2,$(subst :, ,$(v)))='$($(word 1,$(subst :, ,$(v))))'))
 
 demo: venv
 	$(BIN)/python scripts/demo
@@ -63,7 +73,7 @@ test-localstack: venv
 # ministack, its own venv in .tmp/ministack-venv made on first use) serves, one after another, each
 # on its own MiniStack on MINISTACK_PORT. Seed 000's production journey and the public_aurora_cron
 # example run on it inside make test (tests/system/test_production.py, test_examples.py); the
-# README's emulator notes say why rds, rds_aurora, valkey and observability are not in this list.
+# emulator notes (docs/emulator.md) say why rds, rds_aurora, valkey and observability are not in this list.
 MINISTACK_SCENARIOS ?= vpc security_groups ecr s3_envfile ecs_cluster ecs_service release
 MINISTACK_PORT ?= 4701
 

@@ -5,7 +5,7 @@ scripts/emulator (BIND_HOST=127.0.0.1, GATEWAY_PORT, every directory under the s
 MiniStack is an independent emulator (PyPI `ministack`, MIT): it checks what our moto patches
 (scripts/emulator_server.py) believe about AWS. So this module changes as little as it can, and
 only where MiniStack answers differently from AWS in a way our roles meet. Each change names the
-AWS behaviour it restores; the README's "Emulator notes" list them:
+AWS behaviour it restores; docs/emulator.md's "Emulator notes" list them:
 
 * DescribeTargetGroups with Names of which none exists answers an empty list; AWS raises
   TargetGroupNotFound (the API reference: "TargetGroupNotFound: The specified target group does

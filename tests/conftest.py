@@ -37,14 +37,14 @@ class PlaybookRun:
         return f"<PlaybookRun rc={self.rc} recap={self.recap}>\n{self.output[-6000:]}"
 
 
-def run_playbook(playbook, *args, inventory="inventories/local", env=None, check=True):
-    """ansible-playbook from the repo root with this venv; returns a PlaybookRun."""
+def run_playbook(playbook, *args, inventory="inventories/local", env=None, check=True, cwd=REPO):
+    """ansible-playbook from the repo root (or cwd, a copy of it) with this venv; returns a PlaybookRun."""
     full_env = dict(os.environ)
     full_env.update({"ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "PY_COLORS": "0"})
     full_env.update(env or {})
     completed = subprocess.run(
         [str(BIN / "ansible-playbook"), "-i", inventory, str(playbook), *args],
-        cwd=REPO, env=full_env, capture_output=True, text=True, check=False,
+        cwd=cwd, env=full_env, capture_output=True, text=True, check=False,
     )
     run = PlaybookRun(completed)
     if check:

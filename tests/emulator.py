@@ -102,9 +102,9 @@ class Emulator:
         self._post("/moto-api/reset")
         self.clear_recording()
 
-    def push_image(self, repository, tag):
+    def push_image(self, repository, tag, region="us-east-2"):
         """Put an image into the emulator's ECR under tag (scripts/emulator push-image); returns its digest."""
-        result = self._script("push-image", repository, tag)
+        result = self._script("push-image", repository, tag, "--region", region)
         if result.returncode != 0:
             raise RuntimeError(f"push-image failed: {result.stdout}{result.stderr}")
         return result.stdout.strip()

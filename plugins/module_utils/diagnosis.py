@@ -31,7 +31,7 @@ from ansible_collections.wanzami.infra.plugins.module_utils.release import descr
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>(:<tag>|@<digest>)
 ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
                        r"([^:@]+)(?::([^@]+))?(?:@(sha256:[0-9a-f]{64}))?$")
-# What a stopped task or a log line says when Node cannot find the script the command names (seed 000 §12).
+# What a stopped task or a log line says when Node cannot find the script the command names (docs/architecture.md, Runbooks).
 MODULE_NOT_FOUND = ("MODULE_NOT_FOUND", "Cannot find module")
 
 

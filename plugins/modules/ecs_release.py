@@ -229,8 +229,8 @@ EXAMPLES = r"""
     cluster: wanzami-cluster
     services:
       - wanzami-backend-service
-      - wanzami-worker-service
-      - wanzami-worker-cron-service
+      - wanzami-worker-transcode-svc
+      - wanzami-worker-cron-svc
     repository: wanzami-backend
     image_tag: "{{ release_tag }}"
     migration:
@@ -247,7 +247,7 @@ EXAMPLES = r"""
 - name: Go back to the previous release (no image, no migration)
   wanzami.infra.ecs_release:
     cluster: wanzami-cluster
-    services: [wanzami-backend-service, wanzami-worker-service, wanzami-worker-cron-service]
+    services: [wanzami-backend-service, wanzami-worker-transcode-svc, wanzami-worker-cron-svc]
     repository: wanzami-backend
     to_previous: true
     lock_parameter: /wanzami/production/release-lock
@@ -256,7 +256,7 @@ EXAMPLES = r"""
 - name: Dry run, what a release of a digest would change (read-only)
   wanzami.infra.ecs_release:
     cluster: wanzami-cluster
-    services: [wanzami-backend-service, wanzami-worker-service, wanzami-worker-cron-service]
+    services: [wanzami-backend-service, wanzami-worker-transcode-svc, wanzami-worker-cron-svc]
     repository: wanzami-backend
     image_digest: sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
     lock_parameter: /wanzami/production/release-lock

@@ -65,7 +65,7 @@ EXAMPLES = r"""
 - name: What the workers are doing
   wanzami.infra.ecs_service_health_info:
     cluster: wanzami-cluster
-    services: [wanzami-worker-service, wanzami-worker-cron-service]
+    services: [wanzami-worker-transcode-svc, wanzami-worker-cron-svc]
     log_lines: 20
   register: health
 
@@ -133,9 +133,9 @@ services:
       description: Whether a stop reason or a log line says Node could not find a module.
       type: bool
   sample:
-    wanzami-worker-service:
+    wanzami-worker-transcode-svc:
       status: ACTIVE
-      task_definition: wanzami-worker-task:7
+      task_definition: wanzami-worker-transcode:7
       desired_count: 1
       running_count: 0
       module_not_found: true

@@ -53,10 +53,10 @@ def test_production_names_are_seed_000_s():
         "ecs_cluster_region": "us-east-2",
         "ecs_cluster_log_groups": {"api": {"name": "/ecs/wanzami-backend", "stream_prefix": "backend"},
                                    "workers": {"name": "/ecs/wanzami-backend-workers", "stream_prefix": "worker"}},
-        # Fargate only (seed 000 §2); Spot attached, used only if a strategy asks (seed 004).
+        # Fargate only (docs/architecture.md, Compute); Spot attached, used only if a strategy asks (seed 004).
         "ecs_cluster_capacity_providers": ["FARGATE", "FARGATE_SPOT"],
         "ecs_cluster_ecr_repositories": ["wanzami-backend"],
-        # The env file the s3_envfile role keeps in the cluster's region (seed 000 §5).
+        # The env file the s3_envfile role keeps in the cluster's region (docs/architecture.md, Data stores).
         "ecs_cluster_env_file_bucket": "wanzami-ecs-config-us-east-2",
         "ecs_cluster_env_file_key": "wanzami_assets/.env",
         "ecs_cluster_secrets_path": "/wanzami/production",

@@ -64,9 +64,9 @@ def test_production_reproduces_seed_000():
              "s3_envfile_region", "s3_envfile_key", "s3_envfile_media_bucket", "s3_envfile_media_region")
     prod = resolved("production", *names)
     assert prod["wanzami_region"] == "us-east-2"
-    # Seed 000's network runs in the account's default VPC (§4): adopted, not created beside it.
+    # Seed 000's network runs in the account's default VPC (docs/architecture.md, Network): adopted, not created beside it.
     assert (prod["vpc_existing"], prod["vpc_cidr"]) == ("default", "172.31.0.0/16")
-    # The ALB's public subnets in us-east-2a and us-east-2b (seed 000 §4): the default subnets, used as they are.
+    # The ALB's public subnets in us-east-2a and us-east-2b (docs/architecture.md, Network): the default subnets, as they are.
     assert prod["vpc_public_subnets"] == [{"cidr": "172.31.0.0/20", "az": "us-east-2a"},
                                           {"cidr": "172.31.16.0/20", "az": "us-east-2b"}]
     # The private ones behind one NAT gateway avoid every default subnet (AWS's /20 per zone: us-east-2c's 172.31.32.0/20).
@@ -83,7 +83,7 @@ def test_production_reproduces_seed_000():
     # Seed 000's names carry no environment (wanzami-cluster, wanzami-backend-alb).
     assert prod["security_groups_name_prefix"] == "wanzami"
     assert prod["ecr_repositories"] == ["wanzami-backend"]
-    # The env file in the cluster's region, the media where it is (seed 000 §5).
+    # The env file in the cluster's region, the media where it is (docs/architecture.md, Data stores).
     assert (prod["s3_envfile_region"], prod["s3_envfile_key"]) == ("us-east-2", "wanzami_assets/.env")
     assert (prod["s3_envfile_media_bucket"], prod["s3_envfile_media_region"]) == ("wanzami-bucket", "eu-north-1")
     # Only the emulator's inventory turns the TLS-only bucket policy off.

@@ -1,5 +1,5 @@
 """The first run meets a running system (issue 25): seed 000 as its owner made it by hand (tests/brownfield.py),
-then the production inventory as the README says to run it - on the embedded emulator and on MiniStack.
+then the production inventory as docs/adoption.md says to run it - on the embedded emulator and on MiniStack.
 
 Without the adoption list the run (and its dry run) stops before its first change and names each existing
 resource. With it (inventories/production's group_vars/production/existing.yml): the dry run only reads and
@@ -133,7 +133,7 @@ class TestSeed000OnMoto(Journey):
     engine = "moto"
     # moto has no ElastiCache Serverless API: the cache is the replication group the local environment uses too.
     cache = "replication_group"
-    # And the moto gaps the local environment works around too (README, emulator notes): gp3's baseline left out
+    # And the moto gaps the local environment works around too (docs/emulator.md, Emulator notes): gp3's baseline left out
     # of DescribeDBInstances, backup and maintenance windows that merely touch refused, the TLS-only bucket
     # policy's Deny applied to its own plain-HTTP requests, dashboards that cannot be tagged.
     extra = {"valkey_mode": "replication_group", "valkey_subnet_tier": "public",

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.system
 SITE = "playbooks/site.yml"
 
 # What the emulator cannot do as AWS does, worked around here and not in the inventories
-# (README, "Emulator notes"): it applies the TLS-only bucket policy to its own plain-HTTP
+# (docs/emulator.md, "Emulator notes"): it applies the TLS-only bucket policy to its own plain-HTTP
 # requests, keeps no tags on CloudWatch dashboards, rejects backup and maintenance windows
 # that merely touch (seed 003's 03:00-04:00 and Sun 04:00-05:00), and leaves gp3's baseline
 # IOPS and throughput out of its answers unless they were given (AWS refuses them below 400 GB).
@@ -61,7 +61,7 @@ def journey(example, region, checks, certificate_domain=None, before_converge=No
     after_converge(emulator, region) changes the account behind the playbook's back, as AWS or a
     person would, before the second converge and the dry run, which must leave it alone. engine: the
     emulator (moto, or ministack: scripts/emulator --engine ministack); gaps: that engine's known gaps
-    (README, "Emulator notes") that make a second converge change things, which skip the two
+    (docs/emulator.md, "Emulator notes") that make a second converge change things, which skip the two
     converged-account tests with that reason. extra:
     more extra vars (what a person gives on the command line)."""
 

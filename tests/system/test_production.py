@@ -132,7 +132,7 @@ def test_a_dry_run_of_the_converged_account_changes_nothing_and_only_reads(emula
 # --- seed 000, from what MiniStack holds ------------------------------------------------------------------------------
 
 def default_vpc(emulator):
-    """The account's default VPC (seed 000 §4) and its subnets by CIDR."""
+    """The account's default VPC (docs/architecture.md, Network) and its subnets by CIDR."""
     ec2 = emulator.client("ec2")
     (vpc,) = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
@@ -220,7 +220,7 @@ def test_the_load_balancer_and_the_services_are_seed_000s(emulator):
     api = containers.pop("wanzami-backend-task")
     assert [(p["containerPort"], p.get("hostPort")) for p in api["portMappings"]] == [(4000, 4000)]
     assert api["healthCheck"]["command"] == ["CMD-SHELL", "wget -qO- http://localhost:4000/health || exit 1"]
-    # Seed 000 §11: workers have no port mapping.
+    # docs/architecture.md, Pitfalls: workers have no port mapping.
     assert {family: (c["command"], c.get("portMappings") or []) for family, c in containers.items()} == {
         "wanzami-worker-transcode": (["node", "dist/worker/transcodeWorker.js"], []),
         "wanzami-worker-cron": (["node", "dist/worker/cron.js"], [])}

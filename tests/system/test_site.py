@@ -176,7 +176,8 @@ def test_registry_and_env_file_are_in_place(emulator):
     envfile = s3.get_object(Bucket=bucket, Key="wanzami_assets/.env")["Body"].read().decode()
     lines = [line for line in envfile.splitlines() if line and not line.startswith("#")]
     names = [line.split("=", 1)[0] for line in lines]
-    app = yaml.safe_load((REPO / "group_vars/all/app.yml").read_text())["wanzami_app_environment"]
+    app_yml = yaml.safe_load((REPO / "group_vars/all/app.yml").read_text())
+    app = {**app_yml["wanzami_app_base"], **app_yml["wanzami_app_settings"]}
     assert names == sorted(app), "every non-secret variable, once, sorted"
     assert "PORT=4000" in lines and "S3_REGION=eu-north-1" in lines and f"S3_BUCKET={PREFIX}-media" in lines
     redis = next(line for line in lines if line.startswith("REDIS_URL="))
