@@ -205,7 +205,8 @@ def rds_input_errors(settings):
             f"{s.get('rds_maintenance_window')} (backups run every day; the windows may touch but not overlap)"
         )
 
-    if s.get("rds_performance_insights") and _whole(s, "rds_performance_insights_retention") not in PI_RETENTIONS:
+    # Checked even while Performance Insights is off: turning it on later must not meet a bad value at AWS.
+    if _whole(s, "rds_performance_insights_retention") not in PI_RETENTIONS:
         errors.append(
             f"rds_performance_insights_retention {s.get('rds_performance_insights_retention')!r} must be 7, "
             "a multiple of 31 up to 713, or 731 days"

@@ -40,6 +40,13 @@ CASES = [
     ({"wanzami_cache": "maybe"}, ROLES, "wanzami_cache and wanzami_database must be true or false"),
     ({"wanzami_compute": "ec2_single"}, ROLES, "wanzami_compute ec2_single keeps the database and cache on the instance"),
     ({"wanzami_compute": "ec2_asg"}, RELEASE, "deploy.yml and rollback.yml move ECS services, and local runs its API on ec2_asg"),
+    # Regions: known to botocore's endpoint data, refused by the variable's own name (issue 18).
+    ({"wanzami_region": "us-east-9"}, ROLES, "wanzami_region 'us-east-9' is not an AWS region botocore knows"),
+    ({"s3_envfile_media_region": "us-east-9"}, ROLES, "s3_envfile_media_region 'us-east-9' is not an AWS region"),
+    ({"release_region": "us-east-9"}, RELEASE, "release_region 'us-east-9' is not an AWS region botocore knows"),
+    # Typos: a variable with a role's prefix that nothing reads, the closest named (issue 18).
+    ({"ecs_service_servics": []}, (SITE, TEARDOWN, DEPLOY, ROLLBACK),
+     "ecs_service_servics is set but no role or playbook reads it (did you mean ecs_service_services?)"),
     # The network (vpc): CIDR syntax, host bits, containment, two zones, NAT mode.
     ({"vpc_cidr": "172.31.0.0/33"}, ROLES, "vpc_cidr '172.31.0.0/33' is not a CIDR block"),
     ({"vpc_cidr": "172.31.0.1/16"}, ROLES, "has host bits set: use 172.31.0.0/16"),
@@ -58,6 +65,7 @@ CASES = [
     # The cache and the database.
     ({"valkey_replicas": 9}, ROLES, "valkey_replicas 9 must be between 0 and 5"),
     ({"rds_allocated_storage": 5}, ROLES, "rds_allocated_storage 5 must be a whole number of GiB from 20 (gp3) to 65536"),
+    ({"rds_performance_insights_retention": 8}, ROLES, "rds_performance_insights_retention 8 must be 7, a multiple of 31"),
     ({"rds_engine_version": "abc"}, ROLES, "rds_engine_version 'abc' must be a PostgreSQL version such as 16 or 16.4"),
     # The env file: its bucket in the cluster's region, variable names, no secret in it.
     ({"s3_envfile_region": "eu-north-1"}, ROLES,
