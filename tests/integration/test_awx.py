@@ -84,7 +84,7 @@ def reached_files(playbook):
         for role in set(re.findall(r"wanzami\.infra\.(\w+)", text)):
             todo.extend(sorted((REPO / "roles" / role).rglob("*.yml")))
         for ref in set(re.findall(r"[\w./{}-]+\.ya?ml\b", text)):
-            todo.extend(p for p in (path.parent / ref, REPO / ref) if "{" not in ref)
+            todo.extend(p.resolve() for p in (path.parent / ref, REPO / ref) if "{" not in ref)
     return sorted(seen)
 
 

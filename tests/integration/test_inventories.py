@@ -89,3 +89,20 @@ def test_production_reproduces_seed_000():
     # Only the emulator's inventory turns the TLS-only bucket policy off.
     for env in ("staging", "production", "all"):
         assert "s3_envfile_tls_only" not in (REPO / "group_vars" / env).joinpath("main.yml").read_text()
+
+
+def test_each_environment_reads_its_own_account_id_and_commits_none():
+    """wanzami_aws_account_id comes from WANZAMI_AWS_ACCOUNT_ID_<ENV>, the environment's own: one exported for
+    another environment vouches for nothing. local names the emulators' account; no real id is committed."""
+    # Whatever this shell exports is blanked (an empty variable is an unset one); staging's is set.
+    others = {**{k: "" for k in os.environ if k.startswith("WANZAMI_AWS_ACCOUNT_ID_")},
+              "WANZAMI_AWS_ACCOUNT_ID_STAGING": "222222222222"}
+    assert resolved("production", "wanzami_aws_account_id", "wanzami_aws_account_id_env_var", environ=others) == {
+        "wanzami_aws_account_id": "", "wanzami_aws_account_id_env_var": "WANZAMI_AWS_ACCOUNT_ID_PRODUCTION"}
+    assert resolved("production", "wanzami_aws_account_id",
+                    environ={**others, "WANZAMI_AWS_ACCOUNT_ID_PRODUCTION": "333333333333"}) == {
+        "wanzami_aws_account_id": "333333333333"}
+    assert resolved("staging", "wanzami_aws_account_id", environ=others) == {"wanzami_aws_account_id": "222222222222"}
+    assert resolved("local", "wanzami_aws_account_id", environ=others) == {"wanzami_aws_account_id": "123456789012"}
+    for env in ("staging", "production"):
+        assert "wanzami_aws_account_id:" not in (REPO / "group_vars" / env / "main.yml").read_text()

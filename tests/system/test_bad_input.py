@@ -98,6 +98,9 @@ CASES = [
     ({"teardown_protected": True}, (TEARDOWN,), "teardown: local is protected (teardown_protected) and nothing was touched"),
     ({"wanzami_secret_names": ["DATABASE_PASSWORD", "NOT_IN_THE_VAULT"]}, (SECRETS,),
      "The vault file has no value for NOT_IN_THE_VAULT"),
+    # The environment's AWS account (playbooks/tasks/account.yml), checked before its STS call in every playbook.
+    ({"wanzami_aws_account_id": "12345"}, (*ROLES, *RELEASE, SECRETS, RUNBOOKS["api_unhealthy"], RUNBOOKS["env_file"]),
+     "wanzami_aws_account_id '12345' must be an AWS account id: 12 digits"),
     # The runbooks' own inputs (the AWX surveys).
     ({"runbook_log_lines": -1}, (RUNBOOKS["api_unhealthy"], RUNBOOKS["worker_failing"]),
      "runbook_log_lines must be a whole number of lines"),

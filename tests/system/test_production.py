@@ -20,6 +20,7 @@ import yaml
 from tests.conftest import BIN
 from tests.conftest import REPO
 from tests.conftest import run_playbook
+from tests.emulator import ACCOUNT
 from tests.emulator import Emulator
 from tests.system.test_release import image_of
 
@@ -254,7 +255,7 @@ def test_a_release_pins_the_pushed_digest_in_every_service(emulator):
         now = revisions(emulator)
         assert set(now) == set(SERVICES) and now != before
         assert {image_of(emulator, r) for r in now.values()} == {
-            f"000000000000.dkr.ecr.us-east-2.amazonaws.com/wanzami-backend@{DIGESTS[tag]}"}
+            f"{ACCOUNT}.dkr.ecr.us-east-2.amazonaws.com/wanzami-backend@{DIGESTS[tag]}"}
         assert record(emulator)["tag"] == tag
         before = now
 
