@@ -15,7 +15,7 @@ description:
     the shared C(group_vars/all) names it. Any other is a typo or a leftover; it would change nothing, silently.
   - With O(mode=fail) the task fails naming each one and the closest known name ("did you mean
     ecs_service_services?"); O(mode=warn) warns and goes on.
-  - An action plugin: runs on the controller, makes no API call, and is never changed; check mode runs it too.
+  - An action plugin, run on the controller; it makes no API call and is never changed, and check mode runs it too.
 author:
   - Contributors to the wanzami.infra collection
 options:
