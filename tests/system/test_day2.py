@@ -2,6 +2,7 @@
 rollout state and the released digest, the release record) and logs.yml (a service's lines in order, a filter,
 the last N, one worker's streams apart from the other's, an unknown service refused), both read-only."""
 
+import json
 import re
 import time
 
@@ -57,6 +58,18 @@ def test_status_shows_each_service_and_the_release_and_only_reads(emulator):
         assert re.search(row, run.output), (row, run)
     assert re.search(rf"{PREFIX}-backend-service\s.*\s0/0/0 \({PREFIX}-backend-tg\)", run.output), run
     assert f"Last release: v7 {digest} at " in run.output, run
+
+
+def test_status_names_each_scheduled_task_with_its_schedule_and_state(emulator):
+    emulator.client("events").put_rule(Name=f"{PREFIX}-nightly", ScheduleExpression="rate(1 hour)", State="DISABLED")
+    tasks = [{"name": f"{PREFIX}-nightly", "schedule": "cron(0 3 * * ? *)"},
+             {"name": f"{PREFIX}-weekly", "schedule": "rate(7 days)"}]
+    emulator.clear_recording()
+    run = run_playbook("playbooks/status.yml", "-e", json.dumps({"ecs_service_scheduled_tasks": tasks}), env=emulator.env())
+    assert emulator.mutating_calls() == []
+    # What EventBridge holds, not what the inventory says; a rule that is not there is named so.
+    assert re.search(rf"\n\s*{PREFIX}-nightly\s+DISABLED\s+rate\(1 hour\)\n", run.output), run
+    assert re.search(rf"\n\s*{PREFIX}-weekly\s+MISSING\s+rate\(7 days\)", run.output), run
 
 
 def test_logs_prints_a_services_lines_oldest_first_and_only_reads(emulator):
