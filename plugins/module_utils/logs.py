@@ -3,7 +3,7 @@
 # Copyright: Contributors to the wanzami.infra collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""CloudWatch Logs calls for the cloudwatchlogs_log_group module.
+"""CloudWatch Logs calls for the cloudwatchlogs_log_group and cloudwatchlogs_events_info modules.
 
 Every boto call is wrapped here once, with AWSRetry.jittered_backoff() and an
 error handler that raises AnsibleLogsError. Log groups come back as botocore
@@ -99,3 +99,10 @@ def log_group_arn(group):
     """The group's ARN as the tagging API wants it: without the ':*' that `arn` ends with."""
     arn = group.get("logGroupArn") or group.get("arn", "")
     return arn[:-2] if arn.endswith(":*") else arn
+
+
+@LogsErrorHandler.list_error_handler("filter log events", default_value=None)
+@AWSRetry.jittered_backoff()
+def filter_log_events(client, **params):
+    """One page of FilterLogEvents (events, nextToken...); None when the group does not exist."""
+    return client.filter_log_events(**params)

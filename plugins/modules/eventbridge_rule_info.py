@@ -9,7 +9,8 @@ module: eventbridge_rule_info
 short_description: Whether EventBridge rules exist, with their targets and tags
 version_added: 0.1.0
 description:
-  - For each name, whether the rule exists on the default event bus, its state, the ARNs of its targets and its tags.
+  - For each name, whether the rule exists on the default event bus, its state, its schedule, the ARNs of its
+    targets and its tags.
   - What a teardown needs to tell its own rules from someone else's (M(amazon.aws.cloudwatchevent_rule) 10.1.2
     deletes by name alone, has no check mode and cannot tag, and amazon.aws has no info module for rules).
   - Read-only; runs the same in check mode. A missing rule is an answer, not a failure.
@@ -56,6 +57,11 @@ rules:
     state:
       description: C(ENABLED) or C(DISABLED); empty when it does not exist.
       type: str
+    schedule:
+      description: Its schedule expression (C(cron(...)) or C(rate(...))); empty for an event pattern rule or when it
+        does not exist.
+      type: str
+      sample: cron(0 3 * * ? *)
     target_arns:
       description: The ARNs of its targets, sorted.
       type: list
@@ -76,10 +82,11 @@ from ansible_collections.wanzami.infra.plugins.module_utils.modules import Wanza
 def read(client, name):
     rule = describe_rule(client, name)
     if rule is None:
-        return {"name": name, "exists": False, "arn": "", "state": "", "target_arns": [], "tags": {}}
+        return {"name": name, "exists": False, "arn": "", "state": "", "schedule": "", "target_arns": [], "tags": {}}
     targets = list_targets_by_rule(client, name) or []
     tags = list_tags(client, rule["Arn"]) or {}
     return {"name": name, "exists": True, "arn": rule["Arn"], "state": rule.get("State", ""),
+            "schedule": rule.get("ScheduleExpression", ""),
             "target_arns": sorted(t["Arn"] for t in targets), "tags": dict(sorted(tags.items()))}
 
 

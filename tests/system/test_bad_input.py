@@ -21,6 +21,8 @@ TEARDOWN = "playbooks/teardown.yml"
 DEPLOY = "playbooks/deploy.yml"
 ROLLBACK = "playbooks/rollback.yml"
 SECRETS = "playbooks/secrets.yml"
+STATUS = "playbooks/status.yml"
+LOGS = "playbooks/logs.yml"
 RUNBOOKS = {name: f"playbooks/runbooks/{name}.yml"
             for name in ("api_unhealthy", "worker_failing", "ecr_auth", "env_file", "scale", "restart")}
 # What each playbook needs besides the bad value to get as far as validating it.
@@ -40,6 +42,7 @@ CASES = [
     ({"wanzami_cache": "maybe"}, ROLES, "wanzami_cache and wanzami_database must be true or false"),
     ({"wanzami_compute": "ec2_single"}, ROLES, "wanzami_compute ec2_single keeps the database and cache on the instance"),
     ({"wanzami_compute": "ec2_asg"}, RELEASE, "deploy.yml and rollback.yml move ECS services, and local runs its API on ec2_asg"),
+    ({"wanzami_compute": "ec2_asg"}, (STATUS, LOGS), "ECS services, and local runs its API on ec2_asg (wanzami_compute)"),
     # Regions: known to botocore's endpoint data, refused by the variable's own name (issue 18).
     ({"wanzami_region": "us-east-9"}, ROLES, "wanzami_region 'us-east-9' is not an AWS region botocore knows"),
     ({"s3_envfile_media_region": "us-east-9"}, ROLES, "s3_envfile_media_region 'us-east-9' is not an AWS region"),
@@ -113,6 +116,9 @@ CASES = [
     ({"scale_service": "wanzami-local-worker-cron-svc", "scale_min_capacity": 1, "scale_max_capacity": 3}, (RUNBOOKS["scale"],),
      "wanzami-local-worker-cron-svc has no autoscaling in ecs_service_services: give scale_desired_count"),
     ({"restart_service": "nope"}, (RUNBOOKS["restart"],), "restart_service must be all or one of"),
+    # The day-2 verbs' inputs (status.yml takes none but the architecture).
+    ({"logs_service": "wanzami-local-backend-service", "logs_minutes": "5m"}, (LOGS,),
+     "logs_minutes must be a whole number of minutes, 1 or more (got '5m')"),
 ]
 
 
