@@ -147,3 +147,22 @@ def test_every_playbook_but_the_read_only_summary_is_in_the_matrix():
     playbooks = {str(p.relative_to(REPO)) for p in found} - {"playbooks/summary.yml", "playbooks/awx_configure.yml",
                                                              "playbooks/init.yml"}
     assert playbooks == {p for _, listed, _ in CASES for p in listed}
+
+
+# Runbooks and day-2 verbs on every architecture (issue 18): on an inventory whose API runs on EC2 each one
+# refuses at once, saying what serves that architecture, and the emulator receives no request.
+EC2_EXAMPLES = ("inventories/examples/ec2_asg", "inventories/examples/ec2_phase1")
+NOT_ON_EC2 = {**{p: "works on ECS services" for p in RUNBOOKS.values()},
+              STATUS: "status.yml reads ECS services", LOGS: "logs.yml reads the CloudWatch logs of ECS services"}
+
+
+@pytest.mark.parametrize("inventory", EC2_EXAMPLES, ids=lambda i: i.rsplit("/", 1)[-1])
+@pytest.mark.parametrize("playbook", sorted(NOT_ON_EC2), ids=lambda p: p.rsplit("/", 1)[-1])
+def test_ecs_verbs_refuse_an_ec2_architecture_before_any_request(emulator, inventory, playbook):
+    emulator.clear_recording()
+    run = run_playbook(playbook, inventory=inventory, env=emulator.env(), check=False)
+    assert run.rc != 0, run
+    said = " ".join(run.output.split())
+    assert NOT_ON_EC2[playbook] in said and "(wanzami_compute)" in said, run
+    assert "playbooks/site.yml" in said or "on the instances" in said, run
+    assert emulator.calls() == []
