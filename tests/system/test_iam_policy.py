@@ -2,7 +2,8 @@
 they do not use.
 
 The local inventory's journeys run once, on this module's own emulator, and nothing clears its recording:
-a dry run of the empty account, secrets.yml, site.yml, a dry run and two releases (one with a migration),
+a dry run of the empty account, secrets.yml, site.yml (then again, the alarms mailing another address), a
+dry run and two releases (one with a migration),
 rollback.yml, every runbook, summary.yml, teardown.yml's dry run and the teardown itself. Then
 scripts/iam-policy --check judges every recorded request (the tests' own requests carry the harness's user
 agent and are left out) against the committed policy. The examples' journeys (tests/system/test_examples.py)
@@ -23,6 +24,8 @@ pytestmark = pytest.mark.system
 POLICY = REPO / "docs" / "iam" / "operator-policy.json"
 SCRIPT = REPO / "scripts" / "iam-policy"
 MIGRATION = json.dumps({"release_migration_command": ["npx", "prisma", "migrate", "deploy"]})
+# The alarm topic mails someone, then someone else: the role subscribes, remembers (tags) and unsubscribes.
+ONCALL = [json.dumps({"observability_alarm_emails": emails}) for emails in (["a@example.com"], ["b@example.com"])]
 # Every service the roles call: the local journeys', then those only the examples use (seed 002's Auto Scaling
 # group, its DLM snapshot policies and Route 53 health check).
 SERVICES_OF_THE_LOCAL_JOURNEYS = {"application-autoscaling", "cloudwatch", "ec2", "ecr", "ecs", "elasticache",
@@ -44,7 +47,8 @@ def recording(emulator, tmp_path_factory):
     emulator.reset()
     play(emulator, "playbooks/site.yml", "--check")
     play(emulator, "playbooks/secrets.yml", "--vault-password-file", "vault/local.password")
-    play(emulator, "playbooks/site.yml")
+    play(emulator, "playbooks/site.yml", "-e", ONCALL[0])
+    play(emulator, "playbooks/site.yml", "-e", ONCALL[1], "--tags", "observability")
     for tag in ("v1", "v2"):
         emulator.push_image("wanzami-backend", tag)
     play(emulator, "playbooks/deploy.yml", "--check", "-e", "release_image_tag=v1", "-e", "release_smoke_test_url=auto")
