@@ -8,6 +8,7 @@ JSON (X-Amz-Target), query (Action=), RPCv2 CBOR (/operation/<Name>) and REST.
 
 import base64
 import json
+import os
 import re
 import socket
 import subprocess
@@ -27,6 +28,7 @@ READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Lookup", "Search", "BatchGet",
 READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
 # The AWS account both emulators answer for (moto's; scripts/emulator gives it to MiniStack too).
 ACCOUNT = "123456789012"
+HARNESS_USER_AGENT = "wanzami-test-harness"  # scripts/emulator's push-image marks its requests the same way
 
 
 def free_port():
@@ -89,6 +91,7 @@ class Emulator:
         return self
 
     def stop(self):
+        self.keep_recording()
         return self._script("stop")
 
     def status(self):
@@ -101,8 +104,9 @@ class Emulator:
 
     def reset(self):
         """Forget every resource and every recorded request."""
+        self.keep_recording()
         self._post("/moto-api/reset")
-        self.clear_recording()
+        self._post("/moto-api/recorder/reset-recording")
 
     def push_image(self, repository, tag, region="us-east-2"):
         """Put an image into the emulator's ECR under tag (scripts/emulator push-image); returns its digest."""
@@ -120,7 +124,23 @@ class Emulator:
         else:
             path.unlink(missing_ok=True)
 
+    def keep_recording(self):
+        """With $WANZAMI_KEEP_RECORDINGS=DIR, append what was recorded so far to DIR/<pid>-<port>.jsonl before it
+        is cleared or the emulator stops: the requests of a whole test run, for scripts/iam-policy --write."""
+        keep = os.environ.get("WANZAMI_KEEP_RECORDINGS")
+        if not keep:
+            return
+        try:
+            with urllib.request.urlopen(f"{self.url}/moto-api/recorder/download-recording", timeout=30) as response:
+                recorded = response.read()
+        except OSError:
+            return  # not running (a test that stopped it already)
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        with (Path(keep) / f"{os.getpid()}-{self.port}.jsonl").open("ab") as out:
+            out.write(recorded if recorded.endswith(b"\n") or not recorded else recorded + b"\n")
+
     def clear_recording(self):
+        self.keep_recording()
         self._post("/moto-api/recorder/reset-recording")
 
     def calls(self):
@@ -156,9 +176,12 @@ class Emulator:
 
     def client(self, service, region="us-east-2"):
         import boto3
+        from botocore.config import Config
 
+        # The user agent marks the tests' own requests: scripts/iam-policy leaves them out of the operator's policy.
         return boto3.client(service, region_name=region, endpoint_url=self.url,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+                            aws_access_key_id="testing", aws_secret_access_key="testing",
+                            config=Config(user_agent_extra=HARNESS_USER_AGENT))
 
 
 def main(argv):

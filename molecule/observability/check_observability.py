@@ -4,6 +4,8 @@
     check_observability.py local      the local inventory's environment (converge.yml)
     check_observability.py aurora     verify's second environment: an Aurora database, no load balancer
     check_observability.py gone       after the second environment's teardown: its things gone, the first one's kept
+    check_observability.py subscribe PROTOCOL:ENDPOINT...      subscribe to the local topic by hand (not through the role)
+    check_observability.py subscriptions PROTOCOL:ENDPOINT...  the local topic has exactly these subscriptions
 
 Prints every fact checked (`ok`) and every one that does not hold (`NOT`), and exits 1 on any of the latter.
 """
@@ -80,6 +82,8 @@ def check_topic(account, name, emails, tags, events):
     check(f"subscriptions: {emails}", sorted((s["Protocol"], s["Endpoint"]) for s in subscriptions)
           == sorted(("email", e) for e in emails), subscriptions)
     found = {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=arn)["Tags"]}
+    # The role remembers the addresses it subscribed in the wanzami:alarm-emails tag.
+    tags = dict(tags, **({"wanzami:alarm-emails": " ".join(emails)} if emails else {}))
     check(f"topic tags {tags}", found == tags, found)
     return arn
 
@@ -243,9 +247,29 @@ def check_gone(account):
     check("the first environment's rule is kept", rules == [f"{PREFIX}-ecs-deployment-failed"], rules)
 
 
+def local_topic(account):
+    return f"arn:aws:sns:{REGION}:{account}:{PREFIX}-alarms"
+
+
+def subscribe_by_hand(account, *subscriptions):
+    """What a person does in the console: a pager's endpoint, another address."""
+    for subscription in subscriptions:
+        protocol, endpoint = subscription.split(":", 1)
+        client("sns").subscribe(TopicArn=local_topic(account), Protocol=protocol, Endpoint=endpoint)
+    check(f"subscribed by hand: {', '.join(subscriptions)}", True)
+
+
+def check_subscriptions(account, *expected):
+    found = client("sns").list_subscriptions_by_topic(TopicArn=local_topic(account))["Subscriptions"]
+    check(f"the topic's subscriptions are exactly {', '.join(expected)}",
+          sorted(f"{s['Protocol']}:{s['Endpoint']}" for s in found) == sorted(expected), found)
+
+
 def main():
     account = client("sts").get_caller_identity()["Account"]
-    {"local": check_local, "aurora": check_aurora, "gone": check_gone}[sys.argv[1] if len(sys.argv) > 1 else "local"](account)
+    mode, args = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("local", [])
+    {"local": check_local, "aurora": check_aurora, "gone": check_gone, "subscribe": subscribe_by_hand,
+     "subscriptions": check_subscriptions}[mode](account, *args)
     return check.report()
 
 
