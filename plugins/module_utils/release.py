@@ -312,6 +312,18 @@ def validate(params):
     for name in ("lock_wait", "keep_revisions"):
         if params[name] < 0:
             return f"{name} must be 0 or more: got {params[name]}"
+    counts = params.get("desired_counts") or {}
+    if counts:
+        if not params.get("record_parameter"):
+            return ("desired_counts needs record_parameter: a service is started only by the first release of the repository, "
+                    "which the release record tells")
+        unknown = sorted(set(counts) - set(params["services"]))
+        if unknown:
+            return f"desired_counts names services that are not in services: {', '.join(unknown)}"
+        bad = {k: v for k, v in counts.items() if isinstance(v, bool) or not re.match(r"^\d+$", str(v).strip())}
+        if bad:
+            return f"desired_counts must map each service to a whole number of tasks, 0 or more: got {bad}"
+        params["desired_counts"] = {k: int(str(v).strip()) for k, v in counts.items()}
     if params.get("break_lock") and not params.get("lock_parameter"):
         return "break_lock=true needs lock_parameter (the lock to break)"
     migration = params.get("migration")
@@ -394,11 +406,12 @@ class Item:
         self.containers = []  # names of the containers running an image of the repository
         self.before_images = []
         self.needs_pinning = False
+        self.raise_to = None  # the first release of the repository: the desired count a service at 0 gets
 
     @property
     def changes(self):
         """Whether the release changes it: a container to pin, or (to_previous) another revision to go back to."""
-        return self.needs_pinning or ref(self.wanted_arn) != ref(self.previous_arn)
+        return self.needs_pinning or ref(self.wanted_arn) != ref(self.previous_arn) or bool(self.raise_to)
 
     def primary_id(self):
         deployments = (self.service or {}).get("deployments") or []
@@ -406,7 +419,10 @@ class Item:
 
     def view(self, check_mode=False):
         changed = self.changes if check_mode else ref(self.arn) != ref(self.previous_arn)
-        return {"previous": ref(self.previous_arn), "current": ref(self.arn), "changed": changed}
+        view = {"previous": ref(self.previous_arn), "current": ref(self.arn), "changed": changed}
+        if self.raise_to:
+            view["desired_count"] = {"before": 0, "after": self.raise_to}
+        return view
 
 
 class Release:
@@ -450,7 +466,7 @@ class Release:
             if self.params.get("lock_parameter"):
                 holder = self.read_lock()
                 self.lock_holder = holder.get("holder") if holder else None
-            if self.to_previous:
+            if self.to_previous or (self.params.get("desired_counts") and self.params.get("record_parameter")):
                 self.read_record()
             self.plan()
             for blocker in self.blockers:
@@ -691,6 +707,18 @@ class Release:
                 self.plan_previous()
         else:
             self.plan_image()
+            self.plan_first_release()
+
+    def plan_first_release(self):
+        """The first release of the repository (no record, or one without an image of it) starts the services that
+        wait at desired count 0 for their first image (role ecs_service), at their desired_counts. A service an
+        operator scaled to 0 after a release stays at 0: there is a record of the repository then."""
+        counts = self.params.get("desired_counts") or {}
+        if not counts or self.repository in ((self.record or {}).get("images") or {}):
+            return
+        for item in self.items:
+            if item.kind == "service" and not (item.service or {}).get("desiredCount") and counts.get(item.name):
+                item.raise_to = counts[item.name]
 
     def plan_previous(self):
         missing = []
@@ -745,6 +773,8 @@ class Release:
             return
         registered = {}
         for item in planned:
+            if not item.needs_pinning:
+                continue  # only started (raise_to): it runs the image already
             if item.previous_arn not in registered:
                 registered[item.previous_arn] = self.register_pinned(item.definition)
             item.wanted_arn = registered[item.previous_arn]
@@ -811,10 +841,12 @@ class Release:
 
     # --- 7. rollout and wait
 
-    def point(self, item, arn):
-        """Make item run arn: UpdateService for a service, PutTargets for a scheduled task."""
+    def point(self, item, arn, desired_count=None):
+        """Make item run arn: UpdateService for a service (with desired_count when given), PutTargets for a scheduled
+        task."""
         if item.kind == "service":
-            update_service(self.clients["ecs"], cluster=self.cluster, service=item.name, taskDefinition=arn)
+            count = {} if desired_count is None else {"desiredCount": desired_count}
+            update_service(self.clients["ecs"], cluster=self.cluster, service=item.name, taskDefinition=arn, **count)
         else:
             target = copy.deepcopy(item.target)
             target["EcsParameters"]["TaskDefinitionArn"] = arn
@@ -864,7 +896,7 @@ class Release:
         updated = []
         try:
             for item in planned:
-                self.point(item, item.wanted_arn)
+                self.point(item, item.wanted_arn, item.raise_to)
                 updated.append(item)
             self.changed = True
             failures = self.wait([i for i in planned if i.kind == "service"], lambda i: i.wanted_arn)
@@ -906,14 +938,15 @@ class Release:
         restored = []
         for item in updated:
             try:
-                self.point(item, item.previous_arn)
+                # A service the first release started goes back to 0 tasks, waiting for an image that works.
+                self.point(item, item.previous_arn, 0 if item.raise_to else None)
                 restored.append(item)
             except (StepFailed, AnsibleAWSError) as e:
                 errors.append(f"{item.name}: {str(e)}")
         self.rolled_back = True
         failures = self.wait([i for i in restored if i.kind == "service"], lambda i: i.previous_arn)
         errors += [f"service {name}: {why}" for name, why in failures.items()]
-        back = ", ".join(f"{i.name} -> {ref(i.previous_arn)}" for i in restored) or "nothing"
+        back = ", ".join(f"{i.name} -> {ref(i.previous_arn)}" + (" (0 tasks)" if i.raise_to else "") for i in restored) or "nothing"
         status = "restored fully" if not errors else "restore did not finish: " + "; ".join(errors)
         self.fail(f"release {self.label} failed: {what}. Rolled back: {back} ({status})")
 

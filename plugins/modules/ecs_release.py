@@ -33,7 +33,7 @@ description:
     are not touched before it exits with code 0; any other outcome fails the release with the services still on
     their revisions.
   - B(7. Rollout.) Each service that needs it gets its new revision with one C(UpdateService) call (the desired
-    count is never touched); each scheduled task's target gets it with C(PutTargets). The module then waits, up to
+    count is not touched, except by the first release, see O(desired_counts)); each scheduled task's target gets it with C(PutTargets). The module then waits, up to
     O(wait_timeout) seconds, until the C(PRIMARY) deployment of every updated service runs the new revision and
     its C(rolloutState) is C(COMPLETED). A C(PRIMARY) deployment on another revision (the deployment circuit
     breaker rolled it back, which leaves the service 'stable' on the old revision) or a C(FAILED) rollout is a
@@ -41,7 +41,8 @@ description:
   - B(8. Smoke test.) With O(smoke_test), an HTTP GET must answer the expected status within its timeout.
   - B(9. Rollback.) When the rollout or the smoke test fails and O(rollback_on_failure=true), every service and
     scheduled task the release changed is pointed back at the revision it ran before, the module waits the same
-    way for those revisions, and fails with what failed and what was rolled back (C(rolled_back=true)).
+    way for those revisions, and fails with what failed and what was rolled back (C(rolled_back=true)). A service
+    the release started from 0 (O(desired_counts)) goes back to desired count C(0).
   - B(10. Record.) With O(record_parameter), a successful release writes a JSON record (tag, digest, pinned image,
     time, who, the revision of every service and scheduled task, the images of every repository released into
     the environment, and the C(previous) release) to that SSM parameter. O(to_previous=true) swaps current and
@@ -121,6 +122,18 @@ options:
         description: Seconds to wait for the task to stop; a task still running then fails the release (it is not stopped).
         type: int
         default: 600
+  desired_counts:
+    description:
+      - Service name to the desired count it runs with, for example C(wanzami-backend-service) to C(2); needs
+        O(record_parameter).
+      - Used only by the first release of O(repository) - there is no release record, or the record holds no image of
+        O(repository). Each of these services that is at desired count C(0) (a new environment's services wait there
+        for their first image, see M(wanzami.infra.ecs_service)'s O(wanzami.infra.ecs_service#module:first_image)) gets
+        its count in the same C(UpdateService) call as its new revision, and the release waits for those tasks as for
+        any rollout (then the smoke test). A rollback puts them back to C(0).
+      - After a release, a service at C(0) stays there, whatever this says - someone scaled it down on purpose
+        (C(playbooks/runbooks/scale.yml)). A service with tasks never has its count changed.
+    type: dict
   wait_timeout:
     description: Seconds to wait for the rollout of every service (and again for a rollback).
     type: int
@@ -290,6 +303,11 @@ release:
           mode, unchanged) and C(changed) (in check mode, whether it would change).
       type: dict
       sample: {wanzami-backend-service: {previous: "wanzami-backend-task:4", current: "wanzami-backend-task:5", changed: true}}
+      contains:
+        desired_count:
+          description: Only for a service the first release starts (O(desired_counts)), C(before) (C(0)) and C(after).
+          type: dict
+          sample: {before: 0, after: 2}
     scheduled_tasks:
       description: The same for each scheduled task (EventBridge rule).
       type: dict
@@ -369,6 +387,7 @@ def main():
                 timeout=dict(type="int", default=600),
             ),
         ),
+        desired_counts=dict(type="dict"),
         wait_timeout=dict(type="int", default=900),
         poll_interval=dict(type="float", default=10),
         smoke_test=dict(
