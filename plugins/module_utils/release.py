@@ -16,11 +16,14 @@ in this module: Release looks every one of them up here at call time.
 
 import copy
 import getpass
+import http.client
 import json
 import re
 import secrets
 import socket
+import ssl
 import time
+import urllib.parse
 import urllib.error
 import urllib.request
 from datetime import UTC
@@ -192,8 +195,26 @@ def deregister_task_definition(client, arn):
     client.deregister_task_definition(taskDefinition=arn)
 
 
-def http_status(url, timeout):
-    """(status, None) for any HTTP answer, (None, reason) when there is none."""
+class _NamedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to one address (the load balancer) for another name: SNI and certificate verification are the name's."""
+
+    def __init__(self, address, server_name, **kwargs):
+        super().__init__(address, **kwargs)
+        self._server_name = server_name
+
+    def connect(self):
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self._server_name)
+
+
+def http_status(url, timeout, address=None, check_hostname=True):
+    """(status, None) for any HTTP answer, (None, reason) when there is none.
+
+    address: connect there (the load balancer's DNS name) instead of to the URL's host, which is still the Host
+    header, the TLS server name and the name the certificate is verified against; redirects are not followed.
+    check_hostname=False (https): the certificate must still be valid and trusted, for whatever name."""
+    if address or not check_hostname:
+        return _http_status_to(url, timeout, address, check_hostname)
     # validate() lets only http:// and https:// URLs through.
     request = urllib.request.Request(url, method="GET", headers={"User-Agent": STARTED_BY})  # noqa: S310
     try:
@@ -205,6 +226,26 @@ def http_status(url, timeout):
         return None, str(e.reason)
     except (OSError, ValueError) as e:
         return None, str(e)
+
+
+def _http_status_to(url, timeout, address, check_hostname):
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    target = f"{address or parts.hostname}:{port}"
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if parts.scheme == "https":
+        context = ssl.create_default_context()
+        context.check_hostname = check_hostname
+        connection = _NamedHTTPSConnection(target, parts.hostname, timeout=timeout, context=context)
+    else:
+        connection = http.client.HTTPConnection(target, timeout=timeout)
+    try:
+        connection.request("GET", path, headers={"Host": parts.netloc, "User-Agent": STARTED_BY})
+        return connection.getresponse().status, None
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        return None, str(e)
+    finally:
+        connection.close()
 
 
 def monotonic():
@@ -338,6 +379,10 @@ def validate(params):
     if smoke:
         if bool(smoke.get("url")) == bool(smoke.get("load_balancer")):
             return "smoke_test needs exactly one of url and load_balancer"
+        if smoke.get("host") and not smoke.get("load_balancer"):
+            return "smoke_test.host goes with smoke_test.load_balancer (a url names its host itself)"
+        if smoke.get("host") and not re.match(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$", smoke["host"]):
+            return f"smoke_test.host must be a host name such as api.example.com (no scheme, port, path or wildcard): got {smoke['host']!r}"
         if smoke.get("load_balancer") and not (smoke.get("path") or "").startswith("/"):
             return f"smoke_test.path must start with '/': got {smoke.get('path')!r}"
         if smoke.get("url") and not re.match(r"^https?://[^/\s]+", smoke["url"]):
@@ -384,6 +429,18 @@ def rollout_state(service, arn, stale_ids=()):
             primary.get("runningCount") == primary.get("desiredCount", service.get("desiredCount")):
         return "done", counts
     return "pending", f"rollout {state or 'in progress'}, {counts}, {len(deployments)} deployments"
+
+
+def smoke_target(scheme, dns_name, host, path):
+    """(url, address, check_hostname) of a smoke test through the load balancer dns_name.
+
+    With host (the listener routes the service by host name): the URL names the host and the GET goes to the load
+    balancer (address) with that Host header, TLS server name and certificate name, so neither public DNS nor another
+    listener rule is in the way. Without host over https, the certificate is the domain's, never the load balancer's
+    *.elb.amazonaws.com name: it must be valid and trusted, but its name is not checked (check_hostname False)."""
+    if host:
+        return f"{scheme}://{host}{path}", dns_name, True
+    return f"{scheme}://{dns_name}{path}", None, scheme != "https"
 
 
 def last_events(service):
@@ -448,6 +505,8 @@ class Release:
         self.migration = {}
         self.smoke = {}
         self.smoke_url = None
+        self.smoke_address = None  # the load balancer's DNS name when the URL names the service's host
+        self.smoke_check_hostname = True
         self.written = {}
         self.pruned = []
         self.changed = False
@@ -566,7 +625,8 @@ class Release:
         if not dns_name:
             self.missing(f"load balancer {smoke['load_balancer']} does not exist: the smoke test goes through it")
             return
-        self.smoke_url = f"http://{dns_name}{smoke['path']}"
+        self.smoke_url, self.smoke_address, self.smoke_check_hostname = smoke_target(
+            smoke.get("scheme") or "http", dns_name, smoke.get("host"), smoke["path"])
 
     def is_ours(self, image):
         base = f"{self.registry}/{self.repository}"
@@ -916,8 +976,9 @@ class Release:
         deadline = monotonic() + smoke["timeout"]
         while True:
             remaining = deadline - monotonic()
-            status, reason = http_status(url, max(1, min(HTTP_TIMEOUT, remaining)))
-            self.smoke = {"url": url, "status": status}
+            status, reason = http_status(url, max(1, min(HTTP_TIMEOUT, remaining)), address=self.smoke_address,
+                                         check_hostname=self.smoke_check_hostname)
+            self.smoke = {"url": url, "status": status, **({"through": self.smoke_address} if self.smoke_address else {})}
             if status == want:
                 return
             remaining = deadline - monotonic()

@@ -153,8 +153,23 @@ options:
         type: str
       load_balancer:
         description:
-          - Name of the load balancer to GET C(http://<its DNS name><path>) through, found before anything changes.
+          - Name of the load balancer to GET C(<scheme>://<its DNS name><path>) through, found before anything changes.
             A load balancer that does not exist fails the release there (in check mode, RV(release.blockers)).
+        type: str
+      scheme:
+        description:
+          - With O(smoke_test.load_balancer), C(https) when its listener serves HTTPS (port 80 then only redirects).
+          - Over C(https) without O(smoke_test.host), the certificate must be valid and from a trusted authority, but
+            its name is not checked - it is the domain's, never the load balancer's C(*.elb.amazonaws.com) name.
+        type: str
+        choices: [http, https]
+        default: http
+      host:
+        description:
+          - With O(smoke_test.load_balancer), the service's host name when the listener routes it by host, for example
+            C(api.example.com). The URL names it (C(<scheme>://<host><path>)) and the GET still goes to the load
+            balancer, with that C(Host) header and, over https, that TLS server name, the certificate verified against
+            it. Public DNS need not point at the load balancer yet. Redirects are not followed.
         type: str
       path:
         description: The path, with O(smoke_test.load_balancer).
@@ -315,7 +330,9 @@ release:
       description: C(task_arn), C(container) and C(exit_code) of the migration task; empty when none ran.
       type: dict
     smoke_test:
-      description: C(url) and the last C(status) it answered (null when it did not answer); empty when none ran.
+      description:
+        - C(url) and the last C(status) it answered (null when it did not answer); empty when none ran.
+        - C(through), the load balancer's DNS name the GET went to, when the URL names O(smoke_test.host).
       type: dict
     record:
       description: The release record written; empty when none was written.
@@ -395,6 +412,8 @@ def main():
             options=dict(
                 url=dict(type="str"),
                 load_balancer=dict(type="str"),
+                scheme=dict(type="str", choices=["http", "https"], default="http"),
+                host=dict(type="str"),
                 path=dict(type="str", default="/"),
                 status=dict(type="int", default=200),
                 timeout=dict(type="int", default=60),

@@ -298,8 +298,8 @@ class FakeAWS:
 
     # HTTP
 
-    def http_status(self, url, timeout):
-        self.record("http_status", url=url)
+    def http_status(self, url, timeout, address=None, check_hostname=True):
+        self.record("http_status", url=url, address=address, check_hostname=check_hostname)
         status = self.http.pop(0) if len(self.http) > 1 else self.http[0]
         self.clock += 1
         return (status, None) if status else (None, "Connection refused")
@@ -941,6 +941,60 @@ def test_the_smoke_test_goes_through_the_load_balancer_found_by_name(aws):
     result, _ = run(aws, smoke_test=SMOKE_THROUGH_ALB)
     assert result["release"]["smoke_test"] == {"url": "http://wanzami-alb-123.us-east-2.elb.amazonaws.com/health", "status": 200}
     assert aws.names().index("load_balancer_dns_name") < aws.names().index("put_parameter"), "found before the lock"
+
+
+ALB = "wanzami-alb-123.us-east-2.elb.amazonaws.com"
+
+
+@pytest.mark.parametrize(("through", "url", "address", "check_hostname"), [
+    # HTTP :80, no host rule (seed 000): the load balancer's name.
+    ({}, f"http://{ALB}/health", None, True),
+    # HTTPS (seed 003): its certificate is the domain's, so the chain is verified, not the name.
+    ({"scheme": "https"}, f"https://{ALB}/health", None, False),
+    # The API routed by host (seed 004's api.<domain>) over HTTPS: that name, verified, through the load balancer.
+    ({"scheme": "https", "host": "api.revendiste.example"}, "https://api.revendiste.example/health", ALB, True),
+    ({"scheme": "http", "host": "api.revendiste.example"}, "http://api.revendiste.example/health", ALB, True),
+])
+def test_the_smoke_test_follows_the_listeners_scheme_and_host(aws, through, url, address, check_hostname):
+    result, _ = run(aws, smoke_test={**SMOKE_THROUGH_ALB, "scheme": "http", "host": None, **through})
+    (call,) = [c[1] for c in aws.calls if c[0] == "http_status"]
+    assert call == {"url": url, "address": address, "check_hostname": check_hostname}
+    assert result["release"]["smoke_test"] == {"url": url, "status": 200, **({"through": ALB} if address else {})}
+
+
+@pytest.mark.parametrize(("smoke", "message"), [
+    ({**SMOKE, "host": "api.example.com"}, "smoke_test.host goes with smoke_test.load_balancer"),
+    ({**SMOKE_THROUGH_ALB, "host": "https://api.example.com"}, "smoke_test.host must be a host name"),
+    ({**SMOKE_THROUGH_ALB, "host": "*.example.com"}, "smoke_test.host must be a host name"),
+])
+def test_a_bad_smoke_test_host_is_refused(smoke, message):
+    assert message in rel.validate(FakeModule(smoke_test=smoke).params)
+
+
+def test_http_status_through_an_address_sends_the_host_name():
+    from http.server import BaseHTTPRequestHandler
+    from http.server import ThreadingHTTPServer
+    import threading
+
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            seen.append((self.headers["Host"], self.path))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        assert rel.http_status(f"http://api.example.com:{port}/health?x=1", 5, address="127.0.0.1") == (204, None)
+    finally:
+        server.shutdown()
+    assert seen == [(f"api.example.com:{port}", "/health?x=1")]
 
 
 def test_a_missing_load_balancer_fails_the_release_before_the_lock(aws):
