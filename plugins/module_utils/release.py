@@ -23,8 +23,8 @@ import secrets
 import socket
 import ssl
 import time
-import urllib.parse
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import UTC
 from datetime import datetime
@@ -382,7 +382,8 @@ def validate(params):
         if smoke.get("host") and not smoke.get("load_balancer"):
             return "smoke_test.host goes with smoke_test.load_balancer (a url names its host itself)"
         if smoke.get("host") and not re.match(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$", smoke["host"]):
-            return f"smoke_test.host must be a host name such as api.example.com (no scheme, port, path or wildcard): got {smoke['host']!r}"
+            return ("smoke_test.host must be a host name such as api.example.com (no scheme, port, path or wildcard): "
+                    f"got {smoke['host']!r}")
         if smoke.get("load_balancer") and not (smoke.get("path") or "").startswith("/"):
             return f"smoke_test.path must start with '/': got {smoke.get('path')!r}"
         if smoke.get("url") and not re.match(r"^https?://[^/\s]+", smoke["url"]):
@@ -1007,7 +1008,8 @@ class Release:
         self.rolled_back = True
         failures = self.wait([i for i in restored if i.kind == "service"], lambda i: i.previous_arn)
         errors += [f"service {name}: {why}" for name, why in failures.items()]
-        back = ", ".join(f"{i.name} -> {ref(i.previous_arn)}" + (" (0 tasks)" if i.raise_to else "") for i in restored) or "nothing"
+        back = ", ".join(f"{i.name} -> {ref(i.previous_arn)}" + (" (0 tasks)" if i.raise_to else "")
+                         for i in restored) or "nothing"
         status = "restored fully" if not errors else "restore did not finish: " + "; ".join(errors)
         self.fail(f"release {self.label} failed: {what}. Rolled back: {back} ({status})")
 

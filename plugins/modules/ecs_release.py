@@ -33,7 +33,8 @@ description:
     are not touched before it exits with code 0; any other outcome fails the release with the services still on
     their revisions.
   - B(7. Rollout.) Each service that needs it gets its new revision with one C(UpdateService) call (the desired
-    count is not touched, except by the first release, see O(desired_counts)); each scheduled task's target gets it with C(PutTargets). The module then waits, up to
+    count is not touched, except by the first release, see O(desired_counts)); each scheduled task's
+    target gets it with C(PutTargets). The module then waits, up to
     O(wait_timeout) seconds, until the C(PRIMARY) deployment of every updated service runs the new revision and
     its C(rolloutState) is C(COMPLETED). A C(PRIMARY) deployment on another revision (the deployment circuit
     breaker rolled it back, which leaves the service 'stable' on the old revision) or a C(FAILED) rollout is a

@@ -246,7 +246,6 @@ service:
 import time
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs import ecs_tag_dict

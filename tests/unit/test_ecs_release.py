@@ -890,7 +890,8 @@ def test_after_a_release_a_service_scaled_to_zero_stays_there(aws):
 
 def test_the_first_release_of_another_repository_starts_its_services(aws):
     # The record is of another repository's releases only: this is still this repository's first.
-    aws.parameters[RECORD] = json.dumps({"tag": "f1", "images": {"wanzami-frontend": f"{REGISTRY}/wanzami-frontend@{OLD_DIGEST}"}})
+    frontend = f"{REGISTRY}/wanzami-frontend@{OLD_DIGEST}"
+    aws.parameters[RECORD] = json.dumps({"tag": "f1", "images": {"wanzami-frontend": frontend}})
     waiting(aws, "wanzami-worker-service")
     run(aws, desired_counts=COUNTS)
     assert ("wanzami-worker-service", 1) in counts_updated(aws)
@@ -900,8 +901,9 @@ def test_a_failed_first_release_puts_the_services_it_started_back_to_zero(aws):
     waiting(aws, "wanzami-backend-service", "wanzami-worker-service")
     aws.http = [503]
     error, _ = failure(aws, desired_counts=COUNTS, smoke_test=SMOKE)
-    assert "Rolled back: wanzami-backend-service -> wanzami-backend-task:4 (0 tasks), " \
-           "wanzami-worker-service -> wanzami-worker-task:2 (0 tasks), wanzami-worker-cron-service -> wanzami-worker-task:2," in error.msg
+    assert ("Rolled back: wanzami-backend-service -> wanzami-backend-task:4 (0 tasks), "
+            "wanzami-worker-service -> wanzami-worker-task:2 (0 tasks), "
+            "wanzami-worker-cron-service -> wanzami-worker-task:2,") in error.msg
     assert counts_updated(aws)[3:] == [("wanzami-backend-service", 0), ("wanzami-worker-service", 0),
                                        ("wanzami-worker-cron-service", None)]
     assert {n: s["desiredCount"] for n, s in aws.services.items()} == {
@@ -972,9 +974,9 @@ def test_a_bad_smoke_test_host_is_refused(smoke, message):
 
 
 def test_http_status_through_an_address_sends_the_host_name():
+    import threading
     from http.server import BaseHTTPRequestHandler
     from http.server import ThreadingHTTPServer
-    import threading
 
     seen = []
 
