@@ -72,8 +72,8 @@ options:
     description:
       - The image a service runs before its first release, C(<repository>:<tag>) in this account's ECR (the
         module's region). While it is not there, a service being created starts with desired count C(0) instead of
-        O(desired_count), and a service at C(0) stays there (RV(awaiting_image=true)): its tasks would only fail to
-        pull. The first release (M(wanzami.infra.ecs_release)'s O(wanzami.infra.ecs_release#module:desired_counts))
+        O(desired_count), and a service at C(0) stays there (RV(awaiting_image=true)), as its tasks would only fail
+        to pull. The first release (M(wanzami.infra.ecs_release)'s O(wanzami.infra.ecs_release#module:desired_counts))
         raises the count.
       - A service that runs tasks (desired count above C(0)) is handled as without this option; its count is never
         lowered because the image is missing.
