@@ -16,12 +16,15 @@ in this module: Release looks every one of them up here at call time.
 
 import copy
 import getpass
+import http.client
 import json
 import re
 import secrets
 import socket
+import ssl
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import UTC
 from datetime import datetime
@@ -192,8 +195,26 @@ def deregister_task_definition(client, arn):
     client.deregister_task_definition(taskDefinition=arn)
 
 
-def http_status(url, timeout):
-    """(status, None) for any HTTP answer, (None, reason) when there is none."""
+class _NamedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to one address (the load balancer) for another name: SNI and certificate verification are the name's."""
+
+    def __init__(self, address, server_name, **kwargs):
+        super().__init__(address, **kwargs)
+        self._server_name = server_name
+
+    def connect(self):
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self._server_name)
+
+
+def http_status(url, timeout, address=None, check_hostname=True):
+    """(status, None) for any HTTP answer, (None, reason) when there is none.
+
+    address: connect there (the load balancer's DNS name) instead of to the URL's host, which is still the Host
+    header, the TLS server name and the name the certificate is verified against; redirects are not followed.
+    check_hostname=False (https): the certificate must still be valid and trusted, for whatever name."""
+    if address or not check_hostname:
+        return _http_status_to(url, timeout, address, check_hostname)
     # validate() lets only http:// and https:// URLs through.
     request = urllib.request.Request(url, method="GET", headers={"User-Agent": STARTED_BY})  # noqa: S310
     try:
@@ -205,6 +226,26 @@ def http_status(url, timeout):
         return None, str(e.reason)
     except (OSError, ValueError) as e:
         return None, str(e)
+
+
+def _http_status_to(url, timeout, address, check_hostname):
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    target = f"{address or parts.hostname}:{port}"
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if parts.scheme == "https":
+        context = ssl.create_default_context()
+        context.check_hostname = check_hostname
+        connection = _NamedHTTPSConnection(target, parts.hostname, timeout=timeout, context=context)
+    else:
+        connection = http.client.HTTPConnection(target, timeout=timeout)
+    try:
+        connection.request("GET", path, headers={"Host": parts.netloc, "User-Agent": STARTED_BY})
+        return connection.getresponse().status, None
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        return None, str(e)
+    finally:
+        connection.close()
 
 
 def monotonic():
@@ -312,6 +353,18 @@ def validate(params):
     for name in ("lock_wait", "keep_revisions"):
         if params[name] < 0:
             return f"{name} must be 0 or more: got {params[name]}"
+    counts = params.get("desired_counts") or {}
+    if counts:
+        if not params.get("record_parameter"):
+            return ("desired_counts needs record_parameter: a service is started only by the first release of the repository, "
+                    "which the release record tells")
+        unknown = sorted(set(counts) - set(params["services"]))
+        if unknown:
+            return f"desired_counts names services that are not in services: {', '.join(unknown)}"
+        bad = {k: v for k, v in counts.items() if isinstance(v, bool) or not re.match(r"^\d+$", str(v).strip())}
+        if bad:
+            return f"desired_counts must map each service to a whole number of tasks, 0 or more: got {bad}"
+        params["desired_counts"] = {k: int(str(v).strip()) for k, v in counts.items()}
     if params.get("break_lock") and not params.get("lock_parameter"):
         return "break_lock=true needs lock_parameter (the lock to break)"
     migration = params.get("migration")
@@ -326,6 +379,11 @@ def validate(params):
     if smoke:
         if bool(smoke.get("url")) == bool(smoke.get("load_balancer")):
             return "smoke_test needs exactly one of url and load_balancer"
+        if smoke.get("host") and not smoke.get("load_balancer"):
+            return "smoke_test.host goes with smoke_test.load_balancer (a url names its host itself)"
+        if smoke.get("host") and not re.match(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$", smoke["host"]):
+            return ("smoke_test.host must be a host name such as api.example.com (no scheme, port, path or wildcard): "
+                    f"got {smoke['host']!r}")
         if smoke.get("load_balancer") and not (smoke.get("path") or "").startswith("/"):
             return f"smoke_test.path must start with '/': got {smoke.get('path')!r}"
         if smoke.get("url") and not re.match(r"^https?://[^/\s]+", smoke["url"]):
@@ -374,6 +432,18 @@ def rollout_state(service, arn, stale_ids=()):
     return "pending", f"rollout {state or 'in progress'}, {counts}, {len(deployments)} deployments"
 
 
+def smoke_target(scheme, dns_name, host, path):
+    """(url, address, check_hostname) of a smoke test through the load balancer dns_name.
+
+    With host (the listener routes the service by host name): the URL names the host and the GET goes to the load
+    balancer (address) with that Host header, TLS server name and certificate name, so neither public DNS nor another
+    listener rule is in the way. Without host over https, the certificate is the domain's, never the load balancer's
+    *.elb.amazonaws.com name: it must be valid and trusted, but its name is not checked (check_hostname False)."""
+    if host:
+        return f"{scheme}://{host}{path}", dns_name, True
+    return f"{scheme}://{dns_name}{path}", None, scheme != "https"
+
+
 def last_events(service):
     events = [e.get("message", "") for e in (service or {}).get("events") or []][:EVENTS_QUOTED]
     return "; last events: " + " | ".join(events) if events else "; no service events"
@@ -394,11 +464,12 @@ class Item:
         self.containers = []  # names of the containers running an image of the repository
         self.before_images = []
         self.needs_pinning = False
+        self.raise_to = None  # the first release of the repository: the desired count a service at 0 gets
 
     @property
     def changes(self):
         """Whether the release changes it: a container to pin, or (to_previous) another revision to go back to."""
-        return self.needs_pinning or ref(self.wanted_arn) != ref(self.previous_arn)
+        return self.needs_pinning or ref(self.wanted_arn) != ref(self.previous_arn) or bool(self.raise_to)
 
     def primary_id(self):
         deployments = (self.service or {}).get("deployments") or []
@@ -406,7 +477,10 @@ class Item:
 
     def view(self, check_mode=False):
         changed = self.changes if check_mode else ref(self.arn) != ref(self.previous_arn)
-        return {"previous": ref(self.previous_arn), "current": ref(self.arn), "changed": changed}
+        view = {"previous": ref(self.previous_arn), "current": ref(self.arn), "changed": changed}
+        if self.raise_to:
+            view["desired_count"] = {"before": 0, "after": self.raise_to}
+        return view
 
 
 class Release:
@@ -432,6 +506,8 @@ class Release:
         self.migration = {}
         self.smoke = {}
         self.smoke_url = None
+        self.smoke_address = None  # the load balancer's DNS name when the URL names the service's host
+        self.smoke_check_hostname = True
         self.written = {}
         self.pruned = []
         self.changed = False
@@ -450,7 +526,7 @@ class Release:
             if self.params.get("lock_parameter"):
                 holder = self.read_lock()
                 self.lock_holder = holder.get("holder") if holder else None
-            if self.to_previous:
+            if self.to_previous or (self.params.get("desired_counts") and self.params.get("record_parameter")):
                 self.read_record()
             self.plan()
             for blocker in self.blockers:
@@ -550,7 +626,8 @@ class Release:
         if not dns_name:
             self.missing(f"load balancer {smoke['load_balancer']} does not exist: the smoke test goes through it")
             return
-        self.smoke_url = f"http://{dns_name}{smoke['path']}"
+        self.smoke_url, self.smoke_address, self.smoke_check_hostname = smoke_target(
+            smoke.get("scheme") or "http", dns_name, smoke.get("host"), smoke["path"])
 
     def is_ours(self, image):
         base = f"{self.registry}/{self.repository}"
@@ -691,6 +768,18 @@ class Release:
                 self.plan_previous()
         else:
             self.plan_image()
+            self.plan_first_release()
+
+    def plan_first_release(self):
+        """The first release of the repository (no record, or one without an image of it) starts the services that
+        wait at desired count 0 for their first image (role ecs_service), at their desired_counts. A service an
+        operator scaled to 0 after a release stays at 0: there is a record of the repository then."""
+        counts = self.params.get("desired_counts") or {}
+        if not counts or self.repository in ((self.record or {}).get("images") or {}):
+            return
+        for item in self.items:
+            if item.kind == "service" and not (item.service or {}).get("desiredCount") and counts.get(item.name):
+                item.raise_to = counts[item.name]
 
     def plan_previous(self):
         missing = []
@@ -745,6 +834,8 @@ class Release:
             return
         registered = {}
         for item in planned:
+            if not item.needs_pinning:
+                continue  # only started (raise_to): it runs the image already
             if item.previous_arn not in registered:
                 registered[item.previous_arn] = self.register_pinned(item.definition)
             item.wanted_arn = registered[item.previous_arn]
@@ -811,10 +902,12 @@ class Release:
 
     # --- 7. rollout and wait
 
-    def point(self, item, arn):
-        """Make item run arn: UpdateService for a service, PutTargets for a scheduled task."""
+    def point(self, item, arn, desired_count=None):
+        """Make item run arn: UpdateService for a service (with desired_count when given), PutTargets for a scheduled
+        task."""
         if item.kind == "service":
-            update_service(self.clients["ecs"], cluster=self.cluster, service=item.name, taskDefinition=arn)
+            count = {} if desired_count is None else {"desiredCount": desired_count}
+            update_service(self.clients["ecs"], cluster=self.cluster, service=item.name, taskDefinition=arn, **count)
         else:
             target = copy.deepcopy(item.target)
             target["EcsParameters"]["TaskDefinitionArn"] = arn
@@ -864,7 +957,7 @@ class Release:
         updated = []
         try:
             for item in planned:
-                self.point(item, item.wanted_arn)
+                self.point(item, item.wanted_arn, item.raise_to)
                 updated.append(item)
             self.changed = True
             failures = self.wait([i for i in planned if i.kind == "service"], lambda i: i.wanted_arn)
@@ -884,8 +977,9 @@ class Release:
         deadline = monotonic() + smoke["timeout"]
         while True:
             remaining = deadline - monotonic()
-            status, reason = http_status(url, max(1, min(HTTP_TIMEOUT, remaining)))
-            self.smoke = {"url": url, "status": status}
+            status, reason = http_status(url, max(1, min(HTTP_TIMEOUT, remaining)), address=self.smoke_address,
+                                         check_hostname=self.smoke_check_hostname)
+            self.smoke = {"url": url, "status": status, **({"through": self.smoke_address} if self.smoke_address else {})}
             if status == want:
                 return
             remaining = deadline - monotonic()
@@ -906,14 +1000,16 @@ class Release:
         restored = []
         for item in updated:
             try:
-                self.point(item, item.previous_arn)
+                # A service the first release started goes back to 0 tasks, waiting for an image that works.
+                self.point(item, item.previous_arn, 0 if item.raise_to else None)
                 restored.append(item)
             except (StepFailed, AnsibleAWSError) as e:
                 errors.append(f"{item.name}: {str(e)}")
         self.rolled_back = True
         failures = self.wait([i for i in restored if i.kind == "service"], lambda i: i.previous_arn)
         errors += [f"service {name}: {why}" for name, why in failures.items()]
-        back = ", ".join(f"{i.name} -> {ref(i.previous_arn)}" for i in restored) or "nothing"
+        back = ", ".join(f"{i.name} -> {ref(i.previous_arn)}" + (" (0 tasks)" if i.raise_to else "")
+                         for i in restored) or "nothing"
         status = "restored fully" if not errors else "restore did not finish: " + "; ".join(errors)
         self.fail(f"release {self.label} failed: {what}. Rolled back: {back} ({status})")
 

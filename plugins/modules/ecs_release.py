@@ -33,7 +33,8 @@ description:
     are not touched before it exits with code 0; any other outcome fails the release with the services still on
     their revisions.
   - B(7. Rollout.) Each service that needs it gets its new revision with one C(UpdateService) call (the desired
-    count is never touched); each scheduled task's target gets it with C(PutTargets). The module then waits, up to
+    count is not touched, except by the first release, see O(desired_counts)); each scheduled task's
+    target gets it with C(PutTargets). The module then waits, up to
     O(wait_timeout) seconds, until the C(PRIMARY) deployment of every updated service runs the new revision and
     its C(rolloutState) is C(COMPLETED). A C(PRIMARY) deployment on another revision (the deployment circuit
     breaker rolled it back, which leaves the service 'stable' on the old revision) or a C(FAILED) rollout is a
@@ -41,7 +42,8 @@ description:
   - B(8. Smoke test.) With O(smoke_test), an HTTP GET must answer the expected status within its timeout.
   - B(9. Rollback.) When the rollout or the smoke test fails and O(rollback_on_failure=true), every service and
     scheduled task the release changed is pointed back at the revision it ran before, the module waits the same
-    way for those revisions, and fails with what failed and what was rolled back (C(rolled_back=true)).
+    way for those revisions, and fails with what failed and what was rolled back (C(rolled_back=true)). A service
+    the release started from 0 (O(desired_counts)) goes back to desired count C(0).
   - B(10. Record.) With O(record_parameter), a successful release writes a JSON record (tag, digest, pinned image,
     time, who, the revision of every service and scheduled task, the images of every repository released into
     the environment, and the C(previous) release) to that SSM parameter. O(to_previous=true) swaps current and
@@ -121,6 +123,18 @@ options:
         description: Seconds to wait for the task to stop; a task still running then fails the release (it is not stopped).
         type: int
         default: 600
+  desired_counts:
+    description:
+      - Service name to the desired count it runs with, for example C(wanzami-backend-service) to C(2); needs
+        O(record_parameter).
+      - Used only by the first release of O(repository) - there is no release record, or the record holds no image of
+        O(repository). Each of these services that is at desired count C(0) (a new environment's services wait there
+        for their first image, see M(wanzami.infra.ecs_service)'s O(wanzami.infra.ecs_service#module:first_image)) gets
+        its count in the same C(UpdateService) call as its new revision, and the release waits for those tasks as for
+        any rollout (then the smoke test). A rollback puts them back to C(0).
+      - After a release, a service at C(0) stays there, whatever this says - someone scaled it down on purpose
+        (C(playbooks/runbooks/scale.yml)). A service with tasks never has its count changed.
+    type: dict
   wait_timeout:
     description: Seconds to wait for the rollout of every service (and again for a rollback).
     type: int
@@ -140,8 +154,23 @@ options:
         type: str
       load_balancer:
         description:
-          - Name of the load balancer to GET C(http://<its DNS name><path>) through, found before anything changes.
+          - Name of the load balancer to GET C(<scheme>://<its DNS name><path>) through, found before anything changes.
             A load balancer that does not exist fails the release there (in check mode, RV(release.blockers)).
+        type: str
+      scheme:
+        description:
+          - With O(smoke_test.load_balancer), C(https) when its listener serves HTTPS (port 80 then only redirects).
+          - Over C(https) without O(smoke_test.host), the certificate must be valid and from a trusted authority, but
+            its name is not checked - it is the domain's, never the load balancer's C(*.elb.amazonaws.com) name.
+        type: str
+        choices: [http, https]
+        default: http
+      host:
+        description:
+          - With O(smoke_test.load_balancer), the service's host name when the listener routes it by host, for example
+            C(api.example.com). The URL names it (C(<scheme>://<host><path>)) and the GET still goes to the load
+            balancer, with that C(Host) header and, over https, that TLS server name, the certificate verified against
+            it. Public DNS need not point at the load balancer yet. Redirects are not followed.
         type: str
       path:
         description: The path, with O(smoke_test.load_balancer).
@@ -290,6 +319,11 @@ release:
           mode, unchanged) and C(changed) (in check mode, whether it would change).
       type: dict
       sample: {wanzami-backend-service: {previous: "wanzami-backend-task:4", current: "wanzami-backend-task:5", changed: true}}
+      contains:
+        desired_count:
+          description: Only for a service the first release starts (O(desired_counts)), C(before) (C(0)) and C(after).
+          type: dict
+          sample: {before: 0, after: 2}
     scheduled_tasks:
       description: The same for each scheduled task (EventBridge rule).
       type: dict
@@ -297,7 +331,9 @@ release:
       description: C(task_arn), C(container) and C(exit_code) of the migration task; empty when none ran.
       type: dict
     smoke_test:
-      description: C(url) and the last C(status) it answered (null when it did not answer); empty when none ran.
+      description:
+        - C(url) and the last C(status) it answered (null when it did not answer); empty when none ran.
+        - C(through), the load balancer's DNS name the GET went to, when the URL names O(smoke_test.host).
       type: dict
     record:
       description: The release record written; empty when none was written.
@@ -369,6 +405,7 @@ def main():
                 timeout=dict(type="int", default=600),
             ),
         ),
+        desired_counts=dict(type="dict"),
         wait_timeout=dict(type="int", default=900),
         poll_interval=dict(type="float", default=10),
         smoke_test=dict(
@@ -376,6 +413,8 @@ def main():
             options=dict(
                 url=dict(type="str"),
                 load_balancer=dict(type="str"),
+                scheme=dict(type="str", choices=["http", "https"], default="http"),
+                host=dict(type="str"),
                 path=dict(type="str", default="/"),
                 status=dict(type="int", default=200),
                 timeout=dict(type="int", default=60),

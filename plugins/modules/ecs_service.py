@@ -68,6 +68,26 @@ options:
         count a re-run must not reset.
     type: bool
     default: false
+  first_image:
+    description:
+      - The image a service runs before its first release, C(<repository>:<tag>) in this account's ECR (the
+        module's region). While it is not there, a service being created starts with desired count C(0) instead of
+        O(desired_count), and a service at C(0) stays there (RV(awaiting_image=true)), as its tasks would only fail
+        to pull. The first release (M(wanzami.infra.ecs_release)'s O(wanzami.infra.ecs_release#module:desired_counts))
+        raises the count.
+      - A service that runs tasks (desired count above C(0)) is handled as without this option; its count is never
+        lowered because the image is missing.
+      - Leave out when the task definition names an image given in full, or one a release pinned.
+    type: dict
+    suboptions:
+      repository:
+        description: ECR repository name, for example C(wanzami-backend).
+        type: str
+        required: true
+      tag:
+        description: The tag, for example C(latest).
+        type: str
+        required: true
   launch_type:
     description: C(FARGATE); leave out to use O(capacity_provider_strategy) (or the cluster's default).
     type: str
@@ -152,6 +172,7 @@ notes:
   - ECS cannot change the load balancers, launch type or propagation of a service on every platform in place;
     UpdateService is used, and ECS's error is reported when it refuses.
   - Changing the capacity provider strategy forces a new deployment, as ECS requires.
+  - With O(first_image), ecr:DescribeImages is called for a service that does not exist yet or is at desired count 0.
 """
 
 EXAMPLES = r"""
@@ -184,6 +205,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+awaiting_image:
+  description:
+    - With O(first_image), true when the image is not in ECR and the service is (or, in check mode, would be) at
+      desired count C(0) for that reason, waiting for its first release.
+  returned: when O(state=present)
+  type: bool
 kept:
   description: With O(state=absent) and O(only_if_tagged), true when the service exists but is not ours, so was kept.
   returned: when O(state=absent)
@@ -219,6 +246,7 @@ service:
 import time
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs import ecs_tag_dict
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import AnsibleECSServiceError
@@ -233,6 +261,7 @@ from ansible_collections.wanzami.infra.plugins.module_utils.modules import Wanza
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import apply_tags
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import carries_tags
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import kept_message
+from ansible_collections.wanzami.infra.plugins.module_utils.release import describe_image
 
 # Seconds between two reads while waiting for a deleted service to become INACTIVE.
 POLL_INTERVAL = 5
@@ -361,10 +390,14 @@ def ensure_present(module, client):
     if service is not None and params["keep_desired_count"]:
         # The autoscaler (or a person) owns the count of a running service.
         wanted.pop("desiredCount")
+    awaiting = awaiting_image(module, service)
+    if awaiting and "desiredCount" in wanted:
+        # No image to run yet: tasks would only fail to pull. The first release raises the count.
+        wanted["desiredCount"] = 0
     if service is None:
         diff = {"before": {}, "after": diff_view(wanted, fields)}
         if module.check_mode:
-            return True, result_of(None, params["name"]), diff
+            return True, result_of(None, params["name"]), diff, awaiting
         create = {"cluster": params["cluster"], "serviceName": params["name"], **wanted, "enableECSManagedTags": True}
         if params["tags"]:
             create["tags"] = [{"key": k, "value": str(v)} for k, v in sorted(params["tags"].items())]
@@ -375,7 +408,7 @@ def ensure_present(module, client):
         if missing:
             update_service(client, **update_params({**params, "force_new_deployment": False}, wanted, missing))
             service = describe_service(client, params["cluster"], params["name"])
-        return True, result_of(service, params["name"]), diff
+        return True, result_of(service, params["name"]), diff, awaiting
 
     changed_fields = differences(service, wanted)
     diff = {"before": diff_view(service, changed_fields), "after": diff_view(wanted, changed_fields)}
@@ -384,7 +417,15 @@ def ensure_present(module, client):
         service = update_service(client, **update_params(params, wanted, changed_fields))
         service = describe_service(client, params["cluster"], params["name"]) or service
     changed |= ensure_tags(module, client, service)
-    return changed, result_of(service, params["name"]), diff
+    return changed, result_of(service, params["name"]), diff, awaiting
+
+
+def awaiting_image(module, service):
+    """True when first_image is given and not in ECR, for a service to create or one at desired count 0."""
+    first = module.params.get("first_image")
+    if not first or (service is not None and service.get("desiredCount")):
+        return False
+    return describe_image(module.client("ecr"), first["repository"], {"imageTag": first["tag"]}) is None
 
 
 def wait_inactive(module, client):
@@ -440,6 +481,13 @@ def main():
         task_definition=dict(type="str"),
         desired_count=dict(type="int"),
         keep_desired_count=dict(type="bool", default=False),
+        first_image=dict(
+            type="dict",
+            options=dict(
+                repository=dict(type="str", required=True),
+                tag=dict(type="str", required=True),
+            ),
+        ),
         launch_type=dict(type="str", choices=["FARGATE", "EC2"]),
         capacity_provider_strategy=dict(type="list", elements="dict"),
         network_configuration=dict(
@@ -487,10 +535,10 @@ def main():
             changed, service, diff, kept = ensure_absent(module, client)
             module.exit_json(changed=changed, service=service, diff=diff, kept=bool(kept), **({"msg": kept} if kept else {}))
         else:
-            changed, service, diff = ensure_present(module, client)
-    except AnsibleECSServiceError as e:
+            changed, service, diff, awaiting = ensure_present(module, client)
+    except (AnsibleECSServiceError, AnsibleAWSError) as e:
         module.fail_json_aws_error(e)
-    module.exit_json(changed=changed, service=service, diff=diff)
+    module.exit_json(changed=changed, service=service, diff=diff, awaiting_image=awaiting)
 
 
 if __name__ == "__main__":

@@ -207,13 +207,14 @@ def test_the_load_balancer_and_the_services_are_seed_000s(emulator):
     found = services(emulator)
     assert set(found) == set(SERVICES)
     api = found["wanzami-backend-service"]
-    assert api["desiredCount"] == 2 and api["healthCheckGracePeriodSeconds"] == 60
+    # No image in the new repository yet: every service waits at 0 tasks for the first release (below).
+    assert api["desiredCount"] == 0 and api["healthCheckGracePeriodSeconds"] == 60
     assert [lb["targetGroupArn"] for lb in api["loadBalancers"]] == [tg["TargetGroupArn"]]
     config = api["deploymentConfiguration"]
     assert (config["minimumHealthyPercent"], config["maximumPercent"]) == (100, 200)
     assert config["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     for worker in ("wanzami-worker-transcode-svc", "wanzami-worker-cron-svc"):
-        assert found[worker]["desiredCount"] == 1 and not found[worker]["loadBalancers"]
+        assert found[worker]["desiredCount"] == 0 and not found[worker]["loadBalancers"]
 
     ecs = emulator.client("ecs")
     definitions = {family: ecs.describe_task_definition(taskDefinition=family)["taskDefinition"] for family in SERVICES.values()}
@@ -257,6 +258,9 @@ def test_a_release_pins_the_pushed_digest_in_every_service(emulator):
         assert {image_of(emulator, r) for r in now.values()} == {
             f"{ACCOUNT}.dkr.ecr.us-east-2.amazonaws.com/wanzami-backend@{DIGESTS[tag]}"}
         assert record(emulator)["tag"] == tag
+        # The first release started the services at seed 000's counts; the second left them there.
+        assert {n: s["desiredCount"] for n, s in services(emulator).items()} == {
+            "wanzami-backend-service": 2, "wanzami-worker-transcode-svc": 1, "wanzami-worker-cron-svc": 1}
         before = now
 
 

@@ -96,9 +96,29 @@ def lock_exists(emulator):
     return bool(emulator.client("ssm").get_parameters(Names=[LOCK])["Parameters"])
 
 
-def test_provision_and_push_three_images(emulator):
+COUNTS = {f"{PREFIX}-backend-service": 2, f"{PREFIX}-worker-transcode-svc": 1, f"{PREFIX}-worker-cron-svc": 1}
+
+
+def counts(emulator):
+    """service -> (desiredCount, runningCount), as the emulator holds them."""
+    found = emulator.client("ecs").describe_services(cluster=CLUSTER, services=list(SERVICES))["services"]
+    return {s["serviceName"]: (s["desiredCount"], s["runningCount"]) for s in found}
+
+
+def test_a_new_environment_waits_at_zero_tasks_for_its_first_image(emulator):
     run_playbook("playbooks/secrets.yml", "--vault-password-file", "vault/local.password", env=emulator.env())
-    run_playbook("playbooks/site.yml", env=emulator.env())
+    run = run_playbook("playbooks/site.yml", env=emulator.env())
+    # The repository is empty: no service starts tasks that could only fail to pull.
+    assert counts(emulator) == {name: (0, 0) for name in SERVICES}
+    text = " ".join(run.output.split())
+    assert f"Waiting for their first image (desired count 0, nothing pulls yet): {', '.join(SERVICES)}" in text, run
+    assert "ansible-playbook playbooks/deploy.yml -i inventories/local -e release_image_tag=TAG" in text, run
+    again = run_playbook("playbooks/site.yml", env=emulator.env())
+    assert again.changed == 0, again
+    assert counts(emulator) == {name: (0, 0) for name in SERVICES}
+
+
+def test_provision_and_push_three_images(emulator):
     for tag in ("v1", "v2", "v3"):
         DIGESTS[tag] = emulator.push_image(REPOSITORY, tag)
     assert set(revisions(emulator)) == set(SERVICES)
@@ -141,6 +161,9 @@ def test_a_release_pins_the_digest_in_every_task_definition_and_moves_every_serv
     assert saved["who"] and saved["time"]
     assert not lock_exists(emulator)
     assert pinned in run.output
+    # The first release started every service at its inventory count, on the new revision.
+    assert counts(emulator) == {name: (count, count) for name, count in COUNTS.items()}
+    assert "started: 0 -> 2 tasks (first release)" in run.output, run
 
 
 def test_releasing_the_same_image_again_changes_nothing(emulator):

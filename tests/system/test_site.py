@@ -214,7 +214,9 @@ def test_services_match_seed_000(emulator):
     cluster = f"{PREFIX}-cluster"
     names = [f"{PREFIX}-backend-service", f"{PREFIX}-worker-transcode-svc", f"{PREFIX}-worker-cron-svc"]
     services = {s["serviceName"]: s for s in ecs.describe_services(cluster=cluster, services=names)["services"]}
-    assert {n: services[n]["desiredCount"] for n in names} == dict(zip(names, [2, 1, 1], strict=True))
+    # The repository holds no image yet: every service waits at 0 tasks for its first release (test_release.py
+    # starts them at 2, 1 and 1).
+    assert {n: services[n]["desiredCount"] for n in names} == dict.fromkeys(names, 0)
 
     def container(service):
         definition = ecs.describe_task_definition(taskDefinition=services[service]["taskDefinition"])["taskDefinition"]
@@ -300,3 +302,21 @@ def test_drift_in_a_rule_a_count_and_an_env_value_is_shown_exactly_and_repaired(
     (cron,) = ecs.describe_services(cluster=f"{PREFIX}-cluster", services=[f"{PREFIX}-worker-cron-svc"])["services"]
     assert cron["desiredCount"] == 1
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode() == good
+
+
+def test_site_with_a_release_tag_releases_the_first_image_in_the_same_run(emulator):
+    """Last in the module: the services waited at 0 tasks for their first image (test_services_match_seed_000)."""
+    ecs = emulator.client("ecs")
+    cluster, names = f"{PREFIX}-cluster", [f"{PREFIX}-backend-service", f"{PREFIX}-worker-transcode-svc"]
+    waiting = {s["serviceName"]: s["desiredCount"] for s in ecs.describe_services(cluster=cluster, services=names)["services"]}
+    assert waiting == dict.fromkeys(names, 0)
+    digest = emulator.push_image("wanzami-backend", "v1")
+    run = run_playbook(SITE, "-e", "release_image_tag=v1", env=emulator.env())
+    found = {s["serviceName"]: s for s in ecs.describe_services(cluster=cluster, services=names)["services"]}
+    assert {n: (s["desiredCount"], s["runningCount"]) for n, s in found.items()} == {names[0]: (2, 2), names[1]: (1, 1)}
+    for service in found.values():
+        definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+        assert definition["containerDefinitions"][0]["image"].endswith(f"/wanzami-backend@{digest}")
+    assert "Waiting for their first image" not in run.output
+    again = run_playbook(SITE, env=emulator.env())
+    assert again.changed == 0, again

@@ -247,6 +247,8 @@ class FakeAWS:
                                       "taskDefinition": params["taskDefinition"], "rolloutState": "IN_PROGRESS",
                                       "desiredCount": 2, "runningCount": 0})
         svc["taskDefinition"] = params["taskDefinition"]
+        if "desiredCount" in params:
+            svc["desiredCount"] = params["desiredCount"]
         behaviours = self.rollouts.get(params["service"]) or ["complete"]
         behaviour = behaviours.pop(0) if len(behaviours) > 1 else behaviours[0]
         if behaviour == "stale":
@@ -296,8 +298,8 @@ class FakeAWS:
 
     # HTTP
 
-    def http_status(self, url, timeout):
-        self.record("http_status", url=url)
+    def http_status(self, url, timeout, address=None, check_hostname=True):
+        self.record("http_status", url=url, address=address, check_hostname=check_hostname)
         status = self.http.pop(0) if len(self.http) > 1 else self.http[0]
         self.clock += 1
         return (status, None) if status else (None, "Connection refused")
@@ -841,6 +843,89 @@ def test_rollback_on_failure_false_leaves_the_release_in_place(aws):
     assert error.result["rolled_back"] is False
 
 
+# --- the first release: services waiting at 0 for their first image ------------------------------------------------
+
+COUNTS = {"wanzami-backend-service": 2, "wanzami-worker-service": 1, "wanzami-worker-cron-service": 1}
+
+
+def waiting(aws, *names):
+    """names wait at desired count 0 (role ecs_service created them so, their image not pushed yet)."""
+    for name in names:
+        aws.services[name]["desiredCount"] = 0
+        aws.services[name]["runningCount"] = 0
+
+
+def counts_updated(aws):
+    return [(c[1]["service"], c[1].get("desiredCount")) for c in aws.calls if c[0] == "update_service"]
+
+
+def test_the_first_release_starts_the_services_waiting_at_zero_and_no_other(aws):
+    waiting(aws, "wanzami-backend-service", "wanzami-worker-service")
+    result, _ = run(aws, desired_counts=COUNTS)
+    assert counts_updated(aws) == [("wanzami-backend-service", 2), ("wanzami-worker-service", 1),
+                                   ("wanzami-worker-cron-service", None)]
+    assert result["release"]["services"]["wanzami-backend-service"]["desired_count"] == {"before": 0, "after": 2}
+    assert "desired_count" not in result["release"]["services"]["wanzami-worker-cron-service"]
+    assert json.loads(aws.parameters[RECORD])["images"] == {"wanzami-backend": PINNED}
+
+
+def test_a_dry_run_of_the_first_release_says_it_would_start_them_and_changes_nothing(aws):
+    waiting(aws, *SERVICES)
+    result, _ = run(aws, check_mode=True, desired_counts=COUNTS)
+    assert result["changed"]
+    assert {n: s["desired_count"] for n, s in result["release"]["services"].items()} == {
+        n: {"before": 0, "after": c} for n, c in COUNTS.items()}
+    assert aws.mutating() == []
+
+
+def test_after_a_release_a_service_scaled_to_zero_stays_there(aws):
+    # Someone scaled the worker to 0 on purpose (runbooks/scale.yml) after the first release.
+    aws.parameters[RECORD] = json.dumps({"tag": "v1", "digest": OLD_DIGEST, "image": f"{REPO}@{OLD_DIGEST}",
+                                         "images": {"wanzami-backend": f"{REPO}@{OLD_DIGEST}"}})
+    waiting(aws, "wanzami-worker-service")
+    result, _ = run(aws, desired_counts=COUNTS)
+    assert [count for _, count in counts_updated(aws)] == [None, None, None]
+    assert "desired_count" not in result["release"]["services"]["wanzami-worker-service"]
+
+
+def test_the_first_release_of_another_repository_starts_its_services(aws):
+    # The record is of another repository's releases only: this is still this repository's first.
+    frontend = f"{REGISTRY}/wanzami-frontend@{OLD_DIGEST}"
+    aws.parameters[RECORD] = json.dumps({"tag": "f1", "images": {"wanzami-frontend": frontend}})
+    waiting(aws, "wanzami-worker-service")
+    run(aws, desired_counts=COUNTS)
+    assert ("wanzami-worker-service", 1) in counts_updated(aws)
+
+
+def test_a_failed_first_release_puts_the_services_it_started_back_to_zero(aws):
+    waiting(aws, "wanzami-backend-service", "wanzami-worker-service")
+    aws.http = [503]
+    error, _ = failure(aws, desired_counts=COUNTS, smoke_test=SMOKE)
+    assert ("Rolled back: wanzami-backend-service -> wanzami-backend-task:4 (0 tasks), "
+            "wanzami-worker-service -> wanzami-worker-task:2 (0 tasks), "
+            "wanzami-worker-cron-service -> wanzami-worker-task:2,") in error.msg
+    assert counts_updated(aws)[3:] == [("wanzami-backend-service", 0), ("wanzami-worker-service", 0),
+                                       ("wanzami-worker-cron-service", None)]
+    assert {n: s["desiredCount"] for n, s in aws.services.items()} == {
+        "wanzami-backend-service": 0, "wanzami-worker-service": 0, "wanzami-worker-cron-service": 2}
+    assert RECORD not in aws.parameters, "no record: the next release is still the first"
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"desired_counts": COUNTS, "record_parameter": None}, "desired_counts needs record_parameter"),
+    ({"desired_counts": {"nope": 1}}, "desired_counts names services that are not in services: nope"),
+    ({"desired_counts": {"wanzami-worker-service": -1}}, "desired_counts must map each service to a whole number of tasks"),
+    ({"desired_counts": {"wanzami-worker-service": "two"}}, "desired_counts must map each service to a whole number"),
+])
+def test_bad_desired_counts_are_refused_before_any_call(params, message):
+    assert message in rel.validate(FakeModule(**params).params)
+
+
+def test_desired_counts_given_as_text_are_numbers():
+    params = FakeModule(desired_counts={"wanzami-worker-service": "2"}).params
+    assert rel.validate(params) is None and params["desired_counts"] == {"wanzami-worker-service": 2}
+
+
 # --- smoke test ---------------------------------------------------------------------------------------------------
 
 
@@ -858,6 +943,60 @@ def test_the_smoke_test_goes_through_the_load_balancer_found_by_name(aws):
     result, _ = run(aws, smoke_test=SMOKE_THROUGH_ALB)
     assert result["release"]["smoke_test"] == {"url": "http://wanzami-alb-123.us-east-2.elb.amazonaws.com/health", "status": 200}
     assert aws.names().index("load_balancer_dns_name") < aws.names().index("put_parameter"), "found before the lock"
+
+
+ALB = "wanzami-alb-123.us-east-2.elb.amazonaws.com"
+
+
+@pytest.mark.parametrize(("through", "url", "address", "check_hostname"), [
+    # HTTP :80, no host rule (seed 000): the load balancer's name.
+    ({}, f"http://{ALB}/health", None, True),
+    # HTTPS (seed 003): its certificate is the domain's, so the chain is verified, not the name.
+    ({"scheme": "https"}, f"https://{ALB}/health", None, False),
+    # The API routed by host (seed 004's api.<domain>) over HTTPS: that name, verified, through the load balancer.
+    ({"scheme": "https", "host": "api.revendiste.example"}, "https://api.revendiste.example/health", ALB, True),
+    ({"scheme": "http", "host": "api.revendiste.example"}, "http://api.revendiste.example/health", ALB, True),
+])
+def test_the_smoke_test_follows_the_listeners_scheme_and_host(aws, through, url, address, check_hostname):
+    result, _ = run(aws, smoke_test={**SMOKE_THROUGH_ALB, "scheme": "http", "host": None, **through})
+    (call,) = [c[1] for c in aws.calls if c[0] == "http_status"]
+    assert call == {"url": url, "address": address, "check_hostname": check_hostname}
+    assert result["release"]["smoke_test"] == {"url": url, "status": 200, **({"through": ALB} if address else {})}
+
+
+@pytest.mark.parametrize(("smoke", "message"), [
+    ({**SMOKE, "host": "api.example.com"}, "smoke_test.host goes with smoke_test.load_balancer"),
+    ({**SMOKE_THROUGH_ALB, "host": "https://api.example.com"}, "smoke_test.host must be a host name"),
+    ({**SMOKE_THROUGH_ALB, "host": "*.example.com"}, "smoke_test.host must be a host name"),
+])
+def test_a_bad_smoke_test_host_is_refused(smoke, message):
+    assert message in rel.validate(FakeModule(smoke_test=smoke).params)
+
+
+def test_http_status_through_an_address_sends_the_host_name():
+    import threading
+    from http.server import BaseHTTPRequestHandler
+    from http.server import ThreadingHTTPServer
+
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            seen.append((self.headers["Host"], self.path))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        assert rel.http_status(f"http://api.example.com:{port}/health?x=1", 5, address="127.0.0.1") == (204, None)
+    finally:
+        server.shutdown()
+    assert seen == [(f"api.example.com:{port}", "/health?x=1")]
 
 
 def test_a_missing_load_balancer_fails_the_release_before_the_lock(aws):

@@ -73,7 +73,7 @@ def aws(monkeypatch):
 def test_converged_service_changes_nothing(aws, check_mode):
     # Subnet order, an ARN for family:revision and a reported launch type are not changes.
     aws["reads"] = [existing()]
-    changed, service, diff = mod.ensure_present(FakeModule(check_mode=check_mode), None)
+    changed, service, diff = mod.ensure_present(FakeModule(check_mode=check_mode), None)[:3]
     assert not changed
     assert aws["calls"] == []
     assert diff == {"before": {}, "after": {}}
@@ -86,7 +86,7 @@ def test_creates_a_missing_service_and_applies_what_the_create_dropped(aws, chec
     # An API that drops deploymentConfiguration and the grace period on create: read back and update once.
     dropped = existing(deploymentConfiguration=None, healthCheckGracePeriodSeconds=None)
     aws["reads"] = [None, dropped, existing()]
-    changed, service, diff = mod.ensure_present(FakeModule(check_mode=check_mode), None)
+    changed, service, diff = mod.ensure_present(FakeModule(check_mode=check_mode), None)[:3]
     assert changed
     assert diff["before"] == {}
     assert diff["after"]["deploymentConfiguration"] == DEPLOYMENT
@@ -107,12 +107,12 @@ def test_creates_a_missing_service_and_applies_what_the_create_dropped(aws, chec
 def test_keep_desired_count_leaves_a_running_services_count_to_the_autoscaler(aws):
     # The autoscaler moved the service to 7 tasks: a re-run must not put it back to 2.
     aws["reads"] = [existing(desiredCount=7)]
-    changed, _, diff = mod.ensure_present(FakeModule(keep_desired_count=True), None)
+    changed, _, diff = mod.ensure_present(FakeModule(keep_desired_count=True), None)[:3]
     assert not changed
     assert aws["calls"] == []
     # Other drift is still corrected, without the count.
     aws["reads"] = [existing(desiredCount=7, healthCheckGracePeriodSeconds=0)]
-    changed, _, _ = mod.ensure_present(FakeModule(keep_desired_count=True), None)
+    changed, _, _ = mod.ensure_present(FakeModule(keep_desired_count=True), None)[:3]
     assert changed
     (update,) = aws["calls"]
     assert set(update[2]) == {"cluster", "service", "healthCheckGracePeriodSeconds"}
@@ -124,9 +124,65 @@ def test_keep_desired_count_still_creates_with_the_count(aws):
     assert aws["calls"][0][2]["desiredCount"] == 2
 
 
+FIRST_IMAGE = {"repository": "wanzami-backend", "tag": "latest"}
+
+
+@pytest.fixture
+def ecr(monkeypatch):
+    """describe_image answers state['image'] (None: not in ECR) and counts its calls."""
+    state = {"image": None, "calls": 0}
+
+    def describe_image(client, repository, image_id, registry_id=None):
+        assert (repository, image_id) == ("wanzami-backend", {"imageTag": "latest"})
+        state["calls"] += 1
+        return state["image"]
+
+    monkeypatch.setattr(mod, "describe_image", describe_image)
+    return state
+
+
+class ModuleWithClients(FakeModule):
+    def client(self, service):
+        return service
+
+
+@pytest.mark.parametrize("keep", [False, True])
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_without_its_first_image_a_new_service_is_created_at_zero(aws, ecr, keep, check_mode):
+    aws["reads"] = [None, existing(desiredCount=0)]
+    changed, _, diff, awaiting = mod.ensure_present(
+        ModuleWithClients(check_mode=check_mode, first_image=FIRST_IMAGE, keep_desired_count=keep), None)
+    assert changed and awaiting
+    assert diff["after"]["desiredCount"] == 0
+    assert [c[2]["desiredCount"] for c in aws["calls"]] == ([] if check_mode else [0])
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_service_at_zero_awaiting_its_first_image_stays_there(aws, ecr, keep):
+    aws["reads"] = [existing(desiredCount=0)]
+    changed, _, _, awaiting = mod.ensure_present(ModuleWithClients(first_image=FIRST_IMAGE, keep_desired_count=keep), None)
+    assert not changed and awaiting
+    assert aws["calls"] == []
+
+
+def test_a_running_service_is_never_lowered_nor_the_image_looked_up(aws, ecr):
+    aws["reads"] = [existing(desiredCount=2)]
+    changed, _, _, awaiting = mod.ensure_present(ModuleWithClients(first_image=FIRST_IMAGE), None)
+    assert not changed and not awaiting
+    assert ecr["calls"] == 0
+
+
+def test_once_the_first_image_is_there_the_service_gets_its_count(aws, ecr):
+    ecr["image"] = {"imageDigest": "sha256:" + "a" * 64}
+    aws["reads"] = [None, existing()]
+    changed, _, _, awaiting = mod.ensure_present(ModuleWithClients(first_image=FIRST_IMAGE), None)
+    assert changed and not awaiting
+    assert aws["calls"][0][2]["desiredCount"] == 2
+
+
 def test_a_create_that_keeps_everything_is_not_followed_by_an_update(aws):
     aws["reads"] = [None, existing()]
-    changed, _, _ = mod.ensure_present(FakeModule(), None)
+    changed, _, _ = mod.ensure_present(FakeModule(), None)[:3]
     assert changed
     assert [c[0] for c in aws["calls"]] == ["create_service"]
 
@@ -143,7 +199,7 @@ def test_a_create_that_keeps_everything_is_not_followed_by_an_update(aws):
 @pytest.mark.parametrize("check_mode", [True, False])
 def test_drift_is_updated_in_one_call_with_only_what_differs(aws, drift, field, check_mode):
     aws["reads"] = [existing(**drift)]
-    changed, _, diff = mod.ensure_present(FakeModule(check_mode=check_mode), None)
+    changed, _, diff = mod.ensure_present(FakeModule(check_mode=check_mode), None)[:3]
     assert changed
     assert list(diff["before"]) == [field] and list(diff["after"]) == [field]
     if check_mode:
@@ -157,7 +213,7 @@ def test_drift_is_updated_in_one_call_with_only_what_differs(aws, drift, field, 
 def test_a_new_capacity_provider_strategy_forces_a_new_deployment(aws):
     aws["reads"] = [existing()]
     strategy = [{"capacity_provider": "FARGATE", "weight": 1, "base": 1}, {"capacity_provider": "FARGATE_SPOT", "weight": 4}]
-    changed, _, _ = mod.ensure_present(FakeModule(capacity_provider_strategy=strategy), None)
+    changed, _, _ = mod.ensure_present(FakeModule(capacity_provider_strategy=strategy), None)[:3]
     assert changed
     ((name, _, params),) = aws["calls"]
     assert name == "update_service" and params["forceNewDeployment"] is True
@@ -167,7 +223,7 @@ def test_a_new_capacity_provider_strategy_forces_a_new_deployment(aws):
 def test_public_ip_without_nat_is_enabled(aws):
     aws["reads"] = [existing()]
     network = {"subnets": ["subnet-a", "subnet-b"], "security_groups": ["sg-api"], "assign_public_ip": True}
-    changed, _, diff = mod.ensure_present(FakeModule(network_configuration=network), None)
+    changed, _, diff = mod.ensure_present(FakeModule(network_configuration=network), None)[:3]
     assert changed
     assert diff["after"]["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "ENABLED"
 
@@ -175,7 +231,7 @@ def test_public_ip_without_nat_is_enabled(aws):
 @pytest.mark.parametrize("check_mode", [True, False])
 def test_tags_are_reconciled(aws, check_mode):
     aws["reads"] = [existing(tags=[{"key": "project", "value": "wanzami"}, {"key": "owner", "value": "console"}])]
-    changed, _, _ = mod.ensure_present(FakeModule(check_mode=check_mode), None)
+    changed, _, _ = mod.ensure_present(FakeModule(check_mode=check_mode), None)[:3]
     assert changed
     assert aws["calls"] == ([] if check_mode else [("untag_resource", (SERVICE_ARN, ["owner"]), {})])
 
