@@ -578,8 +578,16 @@ class Release:
                 continue
             if self.to_previous:
                 before[item.name], after[item.name] = ref(item.previous_arn), ref(item.wanted_arn)
-            else:
-                before[item.name], after[item.name] = one_or_list(item.before_images), self.image
+            elif item.definition:
+                # The task definition change as a diff of its container definitions (--diff shows the
+                # lines that change: our containers' image, pinned to the digest).
+                containers = item.definition.get("containerDefinitions") or []
+                family = item.definition.get("family") or ref(item.previous_arn).split(":")[0]
+                before[item.name] = {"taskDefinition": ref(item.previous_arn), "containerDefinitions": containers}
+                after[item.name] = {
+                    "taskDefinition": f"{family}:(new revision)" if item.needs_pinning else ref(item.previous_arn),
+                    "containerDefinitions": [dict(c, image=self.image) if c["name"] in item.containers else c
+                                             for c in containers]}
         return {"before": before, "after": after}
 
     def fail(self, msg, **extra):

@@ -366,8 +366,10 @@ release:
       sample: 74.2
 diff:
   description:
-    - C(before) and C(after) of each service and scheduled task that changes, by name, the image(s) of its
-      repository's containers (with O(to_previous), its C(family:revision)).
+    - C(before) and C(after) of each service and scheduled task that changes, by name, as its task definition
+      (C(taskDefinition), C(family:revision)) and C(containerDefinitions), where only the image of the repository's
+      containers differs, so that C(--diff) shows the change as a diff of the container definitions (with
+      O(to_previous), the C(family:revision) alone).
   returned: always
   type: dict
 rolled_back:

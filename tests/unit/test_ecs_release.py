@@ -316,6 +316,16 @@ def aws(monkeypatch):
     return fake
 
 
+
+def diff_images(result, side):
+    """The image(s) of our containers in each entry of the diff's before or after."""
+    images = {}
+    for name, entry in result["diff"][side].items():
+        ours = [c["image"] for c in entry["containerDefinitions"] if c["image"].startswith(REPO)]
+        images[name] = ours[0] if len(ours) == 1 else ours
+    return images
+
+
 def run(aws, check_mode=False, **params):
     module = FakeModule(check_mode=check_mode, **params)
     assert rel.validate(module.params) is None
@@ -372,6 +382,7 @@ def on_pinned_revisions(aws):
     ({"smoke_test": {"url": "http://alb/health", "load_balancer": "wanzami-alb", "path": "/", "status": 200, "timeout": 60,
                      "interval": 5.0}}, "smoke_test needs exactly one of url and load_balancer"),
 ])
+
 def test_invalid_options_fail_before_any_aws_call(aws, monkeypatch, params, message):
     module = FakeModule(**params)
     monkeypatch.setattr(mod, "WanzamiInfraAWSModule", lambda **kwargs: module)
@@ -443,9 +454,9 @@ def test_a_release_pins_the_image_registers_once_per_revision_and_updates_each_s
     }
     assert release["scheduled_tasks"] == {RULE: {"previous": "wanzami-cron-light:3", "current": "wanzami-cron-light:4",
                                                  "changed": True}}
-    assert result["diff"]["after"] == {n: PINNED for n in [*SERVICES, RULE]}
-    assert result["diff"]["before"]["wanzami-backend-service"] == f"{REPO}:latest"
-    assert result["diff"]["before"][RULE] == f"{REPO}@{OLD_DIGEST}"
+    assert diff_images(result, "after") == {n: PINNED for n in [*SERVICES, RULE]}
+    assert diff_images(result, "before")["wanzami-backend-service"] == f"{REPO}:latest"
+    assert diff_images(result, "before")[RULE] == f"{REPO}@{OLD_DIGEST}"
     assert release["migration"] == {} and release["smoke_test"] == {} and release["lock_holder"] is None
     assert module.warnings == []
     # The rollouts completed on the first poll: no sleep at all.
@@ -495,9 +506,10 @@ def test_check_mode_reads_only_and_reports_the_plan_and_the_lock_holder(aws, hel
     assert "http_status" not in aws.names() and "describe_tasks" not in aws.names()
     assert result["changed"]
     assert result["release"]["lock_holder"] == ("ana@laptop" if held else None)
-    assert result["diff"]["before"] == {"wanzami-backend-service": f"{REPO}:latest", "wanzami-worker-service": f"{REPO}:latest",
-                                        "wanzami-worker-cron-service": f"{REPO}:latest", RULE: f"{REPO}@{OLD_DIGEST}"}
-    assert result["diff"]["after"] == {n: PINNED for n in [*SERVICES, RULE]}
+    assert diff_images(result, "before") == {"wanzami-backend-service": f"{REPO}:latest",
+                                             "wanzami-worker-service": f"{REPO}:latest",
+                                             "wanzami-worker-cron-service": f"{REPO}:latest", RULE: f"{REPO}@{OLD_DIGEST}"}
+    assert diff_images(result, "after") == {n: PINNED for n in [*SERVICES, RULE]}
     assert result["release"]["services"]["wanzami-backend-service"] == {
         "previous": "wanzami-backend-task:4", "current": "wanzami-backend-task:4", "changed": True}
 
@@ -535,7 +547,7 @@ def test_check_mode_before_the_first_push_plans_the_tag_and_names_the_missing_im
     assert not result["changed"]
     assert result["release"]["blockers"] == ["image wanzami-backend:v2 is not in ECR repository wanzami-backend in us-east-2: "
                                              "push it first (or set release_build=true)"]
-    assert result["diff"]["after"] == {n: f"{REPO}:v2" for n in [*SERVICES, RULE]}
+    assert diff_images(result, "after") == {n: f"{REPO}:v2" for n in [*SERVICES, RULE]}
 
 
 def test_check_mode_names_missing_services_and_rules_and_plans_the_rest(aws):
@@ -1239,3 +1251,14 @@ def test_put_parameter_tags_a_new_parameter_with_its_creation_and_an_overwritten
     ssm = FakeSSM(exists=True)
     assert rel.put_parameter(ssm, "/p/lock", "v", overwrite=False, tags=ours) is False
     assert [c[0] for c in ssm.calls] == ["put_parameter"]
+
+
+def test_the_dry_runs_diff_is_the_container_definitions_with_only_our_image_changed(aws):
+    result, _ = run(aws, check_mode=True)
+    before, after = result["diff"]["before"]["wanzami-backend-service"], result["diff"]["after"]["wanzami-backend-service"]
+    assert before["taskDefinition"] == "wanzami-backend-task:4"
+    assert after["taskDefinition"] == "wanzami-backend-task:(new revision)"
+    changed = [(b, a) for b, a in zip(before["containerDefinitions"], after["containerDefinitions"], strict=True) if b != a]
+    assert [(b["image"], a["image"]) for b, a in changed] == [(f"{REPO}:latest", PINNED)]
+    assert [{k: v for k, v in a.items() if k != "image"} for _, a in changed] == [
+        {k: v for k, v in b.items() if k != "image"} for b, _ in changed]
