@@ -67,6 +67,13 @@ def emulator(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def certificate(emulator):
+    """The certificate a user requests for the API's domain before init (the emulator's ACM issues it)."""
+    acm = emulator.client("acm", REGION)
+    return acm.request_certificate(DomainName=INIT["init_domain"], ValidationMethod="DNS")["CertificateArn"]
+
+
+@pytest.fixture(scope="module")
 def gaps(tmp_path_factory):
     path = tmp_path_factory.mktemp("vars") / "emulator.json"
     path.write_text(json.dumps(EMULATOR_GAPS))
@@ -116,8 +123,8 @@ def test_bad_input_is_refused_and_nothing_is_written(clone, given, named):
     assert files_of(clone) == before
 
 
-def test_init_writes_the_environment(clone):
-    run = init(clone)
+def test_init_writes_the_environment(clone, certificate):
+    run = init(clone, init_certificate_arn=certificate)
     assert run.rc == 0, run
     for path in (f"inventories/{NAME}/hosts.yml", f"group_vars/{NAME}/main.yml", f"vault/{NAME}.yml", f"vault/{NAME}.password"):
         assert (clone / path).is_file(), path
@@ -131,7 +138,8 @@ def test_init_writes_the_environment(clone):
     decided = yaml.safe_load((clone / f"group_vars/{NAME}/main.yml").read_text())
     assert decided["wanzami_env"] == NAME and decided["wanzami_aws_account_id"] == ACCOUNT
     assert decided["wanzami_region"] == REGION and decided["security_groups_alb_ports"] == [80, 443]
-    assert decided["ecs_service_certificate_arn"] == INIT["init_certificate_arn"]
+    assert decided["ecs_service_certificate_arn"] == certificate
+    assert decided["release_smoke_test_host"] == "api.example.com"
     assert decided["observability_alarm_emails"] == ["ops@example.com"]
     assert decided["teardown_protected"] is False
     # Every value is there because a person decides it: each paragraph of values says why in a comment.
