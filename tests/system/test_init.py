@@ -97,9 +97,12 @@ def vault(clone, *command, stdin=None):
 
 
 def test_make_env_runs_init_with_what_it_was_given():
-    dry = subprocess.run(["make", "-n", "env", f"NAME={NAME}", f"ACCOUNT={ACCOUNT}", f"REGION={REGION}", "HTTPS=false"],
-                         cwd=REPO, capture_output=True, text=True, check=True).stdout
-    command = dry.strip().splitlines()[-1]
+    # As a person types it: not inside make test's own make (whose MAKEFLAGS would add "Entering directory" lines).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    dry = subprocess.run(["make", "--no-print-directory", "-n", "env", f"NAME={NAME}", f"ACCOUNT={ACCOUNT}",
+                          f"REGION={REGION}", "HTTPS=false"], cwd=REPO, env=env, capture_output=True, text=True,
+                         check=True).stdout
+    (command,) = [line for line in dry.splitlines() if "playbooks/init.yml" in line]
     assert "ansible-playbook playbooks/init.yml" in command
     for given in (f"init_name='{NAME}'", f"init_account_id='{ACCOUNT}'", f"init_region='{REGION}'", "init_https='false'"):
         assert given in command, command
