@@ -18,7 +18,6 @@ import yaml
 from tests.conftest import BIN
 from tests.conftest import REPO
 from tests.conftest import run_playbook
-from tests.emulator import Emulator
 
 pytestmark = pytest.mark.system
 
@@ -57,13 +56,6 @@ def clone(tmp_path_factory):
         else:
             shutil.copy2(source, target)
     return root
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    emu = Emulator(tmp_path_factory.mktemp("init-emulator")).start()
-    yield emu
-    emu.stop()
 
 
 @pytest.fixture(scope="module")
