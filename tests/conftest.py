@@ -1,3 +1,4 @@
+import json
 import os
 import re
 import subprocess
@@ -50,6 +51,21 @@ def run_playbook(playbook, *args, inventory="inventories/local", env=None, check
     if check:
         assert run.rc == 0, run
     return run
+
+
+POLICY = REPO / "docs" / "iam" / "operator-policy.json"
+
+
+def assert_the_operator_policy_allows_everything_recorded(emulator):
+    """Every request this module's journeys made (tests/emulator.py keeps them all) is one that
+    docs/iam/operator-policy.json allows (scripts/iam-policy --check); returns the IAM actions they needed."""
+    recording = emulator.everything_recorded()
+    script = [sys.executable, str(REPO / "scripts" / "iam-policy")]
+    checked = subprocess.run([*script, "--check", str(POLICY), "--partial", str(recording)],
+                             cwd=REPO, capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    listed = subprocess.run([*script, "--list", str(recording)], cwd=REPO, capture_output=True, text=True, check=True)
+    return set(json.loads(listed.stdout))
 
 
 @pytest.fixture(scope="module")

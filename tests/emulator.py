@@ -125,19 +125,28 @@ class Emulator:
             path.unlink(missing_ok=True)
 
     def keep_recording(self):
-        """With $WANZAMI_KEEP_RECORDINGS=DIR, append what was recorded so far to DIR/<pid>-<port>.jsonl before it
-        is cleared or the emulator stops: the requests of a whole test run, for scripts/iam-policy --write."""
-        keep = os.environ.get("WANZAMI_KEEP_RECORDINGS")
-        if not keep:
-            return
+        """Append what was recorded so far to this emulator's own record of every request (recording.jsonl in its
+        state directory: what the operator policy is judged on) before it is cleared or the emulator stops; with
+        $WANZAMI_KEEP_RECORDINGS=DIR also to DIR/<pid>-<port>.jsonl, the requests of a whole test run for
+        scripts/iam-policy --write."""
         try:
             with urllib.request.urlopen(f"{self.url}/moto-api/recorder/download-recording", timeout=30) as response:
                 recorded = response.read()
         except OSError:
             return  # not running (a test that stopped it already)
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        with (Path(keep) / f"{os.getpid()}-{self.port}.jsonl").open("ab") as out:
-            out.write(recorded if recorded.endswith(b"\n") or not recorded else recorded + b"\n")
+        if recorded and not recorded.endswith(b"\n"):
+            recorded += b"\n"
+        keep = os.environ.get("WANZAMI_KEEP_RECORDINGS")
+        for path in [self.state_dir / "recording.jsonl"] + ([Path(keep) / f"{os.getpid()}-{self.port}.jsonl"] if keep else []):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("ab") as out:
+                out.write(recorded)
+
+    def everything_recorded(self):
+        """The path of a JSON-lines file with every request this emulator received since it started (clearing
+        the live recording, which is kept there)."""
+        self.clear_recording()
+        return self.state_dir / "recording.jsonl"
 
     def clear_recording(self):
         self.keep_recording()

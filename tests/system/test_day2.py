@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tests.conftest import assert_the_operator_policy_allows_everything_recorded
 from tests.conftest import run_playbook
 
 pytestmark = pytest.mark.system
@@ -99,3 +100,21 @@ def test_logs_refuses_an_unknown_service_before_any_request(emulator):
     assert (f"logs_service must be one of {PREFIX}-backend-service, {PREFIX}-worker-transcode-svc, "
             f"{PREFIX}-worker-cron-svc (got 'nope')") in " ".join(run.output.split()), run
     assert emulator.calls() == []
+
+
+def test_the_alarm_topic_mails_whom_the_inventory_names(emulator):
+    """On-call changes hands: the role subscribes the new address and unsubscribes the one it had subscribed."""
+    sns = emulator.client("sns")
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{PREFIX}-alarms")]
+    for emails in (["a@example.com"], ["b@example.com"]):
+        run_playbook("playbooks/site.yml", "--tags", "observability", "-e", json.dumps({"observability_alarm_emails": emails}),
+                     env=emulator.env())
+        subscribed = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        assert sorted(s["Endpoint"] for s in subscribed if s["Protocol"] == "email") == emails
+
+
+def test_the_operator_policy_allows_every_call_of_this_journey(emulator):
+    """docs/iam/operator-policy.json against what this module's runs asked of the emulator: provisioning, a
+    release, status, logs and the alarm topic changing hands."""
+    actions = assert_the_operator_policy_allows_everything_recorded(emulator)
+    assert {"sns:Subscribe", "sns:Unsubscribe", "logs:FilterLogEvents", "ecs:DescribeServices"} <= actions

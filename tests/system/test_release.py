@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import BIN
 from tests.conftest import REPO
+from tests.conftest import assert_the_operator_policy_allows_everything_recorded
 from tests.conftest import run_playbook
 
 pytestmark = pytest.mark.system
@@ -401,3 +402,17 @@ def test_a_wrong_worker_command_is_found_by_its_runbook(emulator):
             "but the inventory says `node dist/worker/transcodeWorker.js`") in found, found
     assert f"FIX {TRANSCODE}: Node cannot find a module (MODULE_NOT_FOUND)" in found
     assert "Cannot find module" in run.output, "the last log lines are printed"
+
+
+# Every service the roles call in the local journeys; the examples' journeys add seed 002's Auto Scaling group,
+# its DLM snapshot policies and Route 53 health check (tests/system/test_iam_policy.py).
+SERVICES_OF_THE_LOCAL_JOURNEYS = {"application-autoscaling", "cloudwatch", "ec2", "ecr", "ecs", "elasticache",
+                                  "elasticloadbalancing", "events", "iam", "logs", "rds", "s3", "sns", "ssm", "sts"}
+
+
+def test_the_operator_policy_allows_every_call_of_this_journey(emulator):
+    """docs/iam/operator-policy.json against what this module's runs asked of the emulator: secrets, provisioning,
+    the dry runs, releases (one with a migration), rollback and every runbook."""
+    actions = assert_the_operator_policy_allows_everything_recorded(emulator)
+    assert {action.split(":")[0] for action in actions} == SERVICES_OF_THE_LOCAL_JOURNEYS
+    assert "iam:PassRole" in actions and "sts:GetCallerIdentity" in actions and "ecs:RunTask" in actions

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from tests.conftest import assert_the_operator_policy_allows_everything_recorded
 from tests.conftest import run_playbook
 from tests.system.test_secrets import vault_values
 
@@ -320,3 +321,10 @@ def test_site_with_a_release_tag_releases_the_first_image_in_the_same_run(emulat
     assert "Waiting for their first image" not in run.output
     again = run_playbook(SITE, env=emulator.env())
     assert again.changed == 0, again
+
+
+def test_the_operator_policy_allows_every_call_of_this_journey(emulator):
+    """docs/iam/operator-policy.json against what this module's runs asked of the emulator: the dry runs of an
+    empty and a converged account, provisioning, drift repaired, a release in the same run."""
+    actions = assert_the_operator_policy_allows_everything_recorded(emulator)
+    assert {"ec2:CreateVpc", "ecs:CreateService", "iam:PassRole"} <= actions

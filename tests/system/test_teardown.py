@@ -22,6 +22,7 @@ import pytest
 
 from tests.conftest import BIN
 from tests.conftest import REPO
+from tests.conftest import assert_the_operator_policy_allows_everything_recorded
 from tests.conftest import run_playbook
 
 pytestmark = pytest.mark.system
@@ -286,3 +287,10 @@ def test_an_interrupted_provisioning_is_torn_down_too(emulator):
     assert [g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"].startswith(PREFIX)] == []
     assert tagged(ec2.describe_addresses()["Addresses"]) == []
     assert emulator.client("ecr").describe_repositories()["repositories"] == []
+
+
+def test_the_operator_policy_allows_every_call_of_this_journey(emulator):
+    """docs/iam/operator-policy.json against what this module's runs asked of the emulator: interrupted
+    provisionings, a release, the teardown's dry run and the teardowns."""
+    actions = assert_the_operator_policy_allows_everything_recorded(emulator)
+    assert {"ec2:DeleteVpc", "ecs:DeleteService", "rds:DeleteDBInstance", "elasticache:DeleteServerlessCache"} <= actions
