@@ -60,6 +60,7 @@ def assert_the_operator_policy_allows_everything_recorded(emulator):
     """Every request this module's journeys made (tests/emulator.py keeps them all) is one that
     docs/iam/operator-policy.json allows (scripts/iam-policy --check); returns the IAM actions they needed."""
     recording = emulator.everything_recorded()
+    assert recording.stat().st_size > 0, "the emulator recorded no request"
     script = [sys.executable, str(REPO / "scripts" / "iam-policy")]
     checked = subprocess.run([*script, "--check", str(POLICY), "--partial", str(recording)],
                              cwd=REPO, capture_output=True, text=True, check=False)

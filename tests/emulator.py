@@ -76,6 +76,7 @@ class Emulator:
         self.state_dir = Path(state_dir)
         self.url = f"http://127.0.0.1:{self.port}"
         self.engine = engine
+        self.everything = self.state_dir / "everything-recorded.jsonl"
 
     def _script(self, command, *args):
         return subprocess.run(
@@ -125,8 +126,9 @@ class Emulator:
             path.unlink(missing_ok=True)
 
     def keep_recording(self):
-        """Append what was recorded so far to this emulator's own record of every request (recording.jsonl in its
-        state directory: what the operator policy is judged on) before it is cleared or the emulator stops; with
+        """Append what was recorded so far to this emulator's record of every request (everything-recorded.jsonl in
+        its state directory, beside the live recording.jsonl: what the operator policy is judged on) before it is
+        cleared or the emulator stops; with
         $WANZAMI_KEEP_RECORDINGS=DIR also to DIR/<pid>-<port>.jsonl, the requests of a whole test run for
         scripts/iam-policy --write."""
         try:
@@ -137,7 +139,7 @@ class Emulator:
         if recorded and not recorded.endswith(b"\n"):
             recorded += b"\n"
         keep = os.environ.get("WANZAMI_KEEP_RECORDINGS")
-        for path in [self.state_dir / "recording.jsonl"] + ([Path(keep) / f"{os.getpid()}-{self.port}.jsonl"] if keep else []):
+        for path in [self.everything] + ([Path(keep) / f"{os.getpid()}-{self.port}.jsonl"] if keep else []):
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("ab") as out:
                 out.write(recorded)
@@ -146,7 +148,7 @@ class Emulator:
         """The path of a JSON-lines file with every request this emulator received since it started (clearing
         the live recording, which is kept there)."""
         self.clear_recording()
-        return self.state_dir / "recording.jsonl"
+        return self.everything
 
     def clear_recording(self):
         self.keep_recording()
