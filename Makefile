@@ -1,7 +1,7 @@
 # make env NAME=dev ACCOUNT=123456789012 REGION=eu-west-1 DOMAIN=api.example.com CERTIFICATE=arn:... - write a new environment (playbooks/init.yml)
 # make demo  - provision and release the backend on the embedded emulator
 # make test  - lint, unit, integration, system and molecule tests, from nothing
-# make bench - a release with deploy.yml against the ecs-deploy CLI, same emulator
+# make bench - converged and dry-run site.yml against the last commit before issue 17, and a release with deploy.yml against the ecs-deploy CLI
 # make test-localstack - the roles LocalStack's free runtime can serve, on it instead of moto
 # make test-ministack - the molecule scenarios MiniStack serves, on it instead of moto
 SHELL := /bin/bash
@@ -11,6 +11,15 @@ BIN := $(abspath $(VENV))/bin
 # Every tool (ansible-playbook, molecule, ansible-config...) from the venv.
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
+
+# Mitogen, opt-in (docs/tests.md#mitogen): `make test MITOGEN=1` (or make demo MITOGEN=1) runs every play under its
+# mitogen_linear strategy, one Python per run instead of one per task (measured by make bench). ansible-core
+# deprecates third-party strategy plugins, so it is never the default and nothing depends on it. Outside make:
+# the two variables below, or ansible.cfg's commented strategy lines.
+ifdef MITOGEN
+export ANSIBLE_STRATEGY_PLUGINS = $(shell $(BIN)/python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy
+export ANSIBLE_STRATEGY := mitogen_linear
+endif
 
 .PHONY: venv env demo test test-localstack test-ministack lint unit system molecule bench emulator-start emulator-stop docker-sandbox-start docker-sandbox-stop clean
 

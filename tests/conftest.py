@@ -87,7 +87,6 @@ SLOW_SCOPES_FIRST = (
     "tests/system/test_release.py",
     "tests/system/test_production.py",
     "tests/system/test_not_ours.py",
-    "tests/system/test_iam_policy.py",
     "tests/system/test_init.py",
     "tests/system/test_brownfield.py::TestSeed000OnMiniStack",
     "tests/system/test_brownfield.py::TestSeed000OnMoto",

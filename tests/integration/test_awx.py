@@ -298,7 +298,7 @@ def test_execution_environment_pins_what_the_venv_runs():
     assert re.fullmatch(r"/usr/bin/python3\.(1[1-9])", python_path), "ansible-core 2.19 needs Python 3.11+"
     pins = dict(line.split("==") for line in (AWX / deps["python"]).read_text().splitlines()
                 if line and not line.startswith("#"))
-    assert pins == {"boto3": version("boto3"), "botocore": version("botocore")}
+    assert pins == {"boto3": version("boto3"), "botocore": version("botocore"), "mitogen": version("mitogen")}
     galaxy = (AWX / deps["galaxy"]).resolve()
     assert galaxy == REPO / "collections/requirements.yml"
     # Each collection's range holds the version .venv bundles and the tests ran with.

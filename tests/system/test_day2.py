@@ -1,6 +1,7 @@
 """The day-2 verbs on one provisioned, released emulator: status.yml's table (each service's counts, revision,
 rollout state and the released digest, the release record) and logs.yml (a service's lines in order, a filter,
-the last N, one worker's streams apart from the other's, an unknown service refused), both read-only."""
+the last N, one worker's streams apart from the other's, an unknown service refused), both read-only; summary.yml;
+the alarm topic changing hands; and every call of them allowed by the operator's IAM policy."""
 
 import json
 import re
@@ -102,6 +103,14 @@ def test_logs_refuses_an_unknown_service_before_any_request(emulator):
     assert emulator.calls() == []
 
 
+def test_summary_names_each_service_and_only_reads(emulator):
+    emulator.clear_recording()
+    run = run_playbook("playbooks/summary.yml", env=emulator.env())
+    assert emulator.mutating_calls() == []
+    for service in DESIRED:
+        assert service in run.output, run
+
+
 def test_the_alarm_topic_mails_whom_the_inventory_names(emulator):
     """On-call changes hands: the role subscribes the new address and unsubscribes the one it had subscribed."""
     sns = emulator.client("sns")
@@ -115,6 +124,6 @@ def test_the_alarm_topic_mails_whom_the_inventory_names(emulator):
 
 def test_the_operator_policy_allows_every_call_of_this_journey(emulator):
     """docs/iam/operator-policy.json against what this module's runs asked of the emulator: provisioning, a
-    release, status, logs and the alarm topic changing hands."""
+    release, status, logs, the summary and the alarm topic changing hands."""
     actions = assert_the_operator_policy_allows_everything_recorded(emulator)
     assert {"sns:Subscribe", "sns:Unsubscribe", "logs:FilterLogEvents", "ecs:DescribeServices"} <= actions
