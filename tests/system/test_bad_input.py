@@ -166,3 +166,25 @@ def test_ecs_verbs_refuse_an_ec2_architecture_before_any_request(emulator, inven
     assert NOT_ON_EC2[playbook] in said and "(wanzami_compute)" in said, run
     assert "playbooks/site.yml" in said or "on the instances" in said, run
     assert emulator.calls() == []
+
+
+ROLE_ALONE = """
+- name: The vpc role alone, as a playbook of a user's own would run it
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/wanzami.infra.aws: "{{ wanzami_aws_module_defaults }}"
+  roles:
+    - wanzami.infra.vpc
+"""
+
+
+def test_a_role_run_alone_validates_its_own_inputs_before_any_request(emulator, tmp_path):
+    """site.yml validates every role once, up front (wanzami_validated_roles); a role outside it still validates."""
+    emulator.clear_recording()
+    playbook = tmp_path / "vpc_alone.yml"
+    playbook.write_text(ROLE_ALONE)
+    run = run_playbook(playbook, "-e", json.dumps({"vpc_cidr": "172.31.0.1/16"}), env=emulator.env(), check=False)
+    assert run.rc != 0, run
+    assert "has host bits set: use 172.31.0.0/16" in " ".join(run.output.split()), run
+    assert emulator.calls() == []
