@@ -293,4 +293,4 @@ def test_the_operator_policy_allows_every_call_of_this_journey(emulator):
     """docs/iam/operator-policy.json against what this module's runs asked of the emulator: interrupted
     provisionings, a release, the teardown's dry run and the teardowns."""
     actions = assert_the_operator_policy_allows_everything_recorded(emulator)
-    assert {"ec2:DeleteVpc", "ecs:DeleteService", "rds:DeleteDBInstance", "elasticache:DeleteServerlessCache"} <= actions
+    assert {"ec2:DeleteVpc", "ecs:DeleteService", "rds:DeleteDBInstance", "elasticache:DeleteReplicationGroup"} <= actions
