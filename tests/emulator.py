@@ -28,6 +28,10 @@ READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Lookup", "Search", "BatchGet",
 READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
 # The AWS account both emulators answer for (moto's; scripts/emulator gives it to MiniStack too).
 ACCOUNT = "123456789012"
+# The emulator is consistent at once: the fixed waits amazon.aws modules and botocore waiters keep for AWS's
+# eventual consistency last 2 % of their time against it (scripts/emulator_site/sitecustomize.py).
+SLEEP_SITE = REPO / "scripts" / "emulator_site"
+SLEEP_SCALE = "0.02"
 HARNESS_USER_AGENT = "wanzami-test-harness"  # scripts/emulator's push-image marks its requests the same way
 
 
@@ -183,6 +187,8 @@ class Emulator:
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-2",
             **{f"WANZAMI_AWS_ACCOUNT_ID_{env}": ACCOUNT for env in ("PRODUCTION", "STAGING")},
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(SLEEP_SITE), os.environ.get("PYTHONPATH")])),
+            "WANZAMI_EMULATOR_SLEEP_SCALE": SLEEP_SCALE,
         }
 
     def client(self, service, region="us-east-2"):
