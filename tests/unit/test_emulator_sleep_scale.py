@@ -11,25 +11,27 @@ import pytest
 from tests.emulator import SLEEP_SCALE
 from tests.emulator import SLEEP_SITE
 
-# Each line: a file name the sleep is called from, then how long that sleep took.
+# Runs a 0.2 s sleep as if called from each file in CALLERS (module payloads are unpacked under a temporary
+# directory); prints how long each took.
 PROBE = """
 import json, time
 took = {}
 for caller in CALLERS:
-    code = compile("import time\\nstarted = time.monotonic()\\ntime.sleep(0.2)\\nelapsed = time.monotonic() - started", caller, "exec")
+    source = "import time\\nstarted = time.monotonic()\\ntime.sleep(0.2)\\nelapsed = time.monotonic() - started"
+    code = compile(source, caller, "exec")
     scope = {}
     exec(code, scope)
     took[caller] = scope["elapsed"]
 print(json.dumps(took))
 """
 
-MODULE = "/tmp/ansible_x_payload.zip/ansible_collections/amazon/aws/plugins/modules/ec2_security_group.py"
-COMMUNITY = "/tmp/ansible_y_payload.zip/ansible_collections/community/aws/plugins/modules/elasticache.py"
+MODULE = "ansible_x_payload.zip/ansible_collections/amazon/aws/plugins/modules/ec2_security_group.py"
+COMMUNITY = "ansible_y_payload.zip/ansible_collections/community/aws/plugins/modules/elasticache.py"
 WAITER = os.path.join(os.sep, "venv", "site-packages", "botocore", "waiter.py")
 UNSCALED = [
-    "/tmp/ansible_z_payload.zip/ansible_collections/amazon/aws/plugins/module_utils/retries.py",  # throttling backoff
+    "ansible_z_payload.zip/ansible_collections/amazon/aws/plugins/module_utils/retries.py",  # throttling backoff
     os.path.join(os.sep, "venv", "site-packages", "botocore", "retryhandler.py"),
-    "/tmp/ansible_w_payload.zip/ansible_collections/wanzami/infra/plugins/modules/ecs_release.py",
+    "ansible_w_payload.zip/ansible_collections/wanzami/infra/plugins/modules/ecs_release.py",
     "/venv/site-packages/ansible/executor/task_executor.py",  # until/retries/delay
 ]
 
