@@ -94,7 +94,6 @@ SLOW_SCOPES_FIRST = (
     "tests/system/test_site.py",
     "tests/system/test_examples.py::TestExample_ec2_asg",
     "tests/system/test_bad_input.py",
-    "tests/system/test_day2.py",
     "tests/molecule/test_scenarios.py::TestScenario_ecs_service",
     "tests/molecule/test_scenarios.py::TestScenario_observability",
     "tests/molecule/test_scenarios.py::TestScenario_ec2_single",

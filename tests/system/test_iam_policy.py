@@ -3,7 +3,7 @@ policies AWS accepts.
 
 That it allows every call the operator's journeys make is checked where those journeys run, on their own
 emulator's recording of every request (tests/conftest.py's assert_the_operator_policy_allows_everything_recorded,
-the last test of test_site, test_release, test_teardown and test_day2): no journey runs twice for it. The
+the last test of test_site, test_release and test_teardown): no journey runs twice for it. The
 examples' journeys (tests/system/test_examples.py) went into the policy when it was generated
 (docs/iam/README.md); their services are the allowlist's rest."""
 

@@ -1,14 +1,17 @@
 """The release journey on a provisioned emulator: dry run, release, re-release,
 re-provision, a failing smoke test, a circuit-breaker rollback, a failing and a
-passing migration, a held lock, two releases at once, and rollback.yml, each
-judged by what the emulator holds (task definitions, services, SSM) and the
-calls it received.
+passing migration, a held lock, two releases at once, and rollback.yml; then
+on the released environment the runbooks and the day-2 verbs (status.yml,
+logs.yml, summary.yml, the alarm topic changing hands); each judged by what the
+emulator holds (task definitions, services, SSM, subscriptions) and the calls it
+received.
 
 The emulator rolls deployments out at once and fails the ones a test asks it
 to (scripts/emulator_server.py, Emulator.set_faults)."""
 
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -378,6 +381,110 @@ def test_scale_and_restart_change_exactly_that(emulator):
     runbook(emulator, "scale", "-e", f"scale_service={cron}", "-e", "scale_desired_count=1")
 
 
+# --- day 2: status.yml, logs.yml and summary.yml on the released environment, the alarm topic changing hands -------
+# (This was test_day2.py's journey, on a provisioning and a release of its own: the same environment, so it shares
+# this module's.)
+
+API_GROUP = f"/ecs/{PREFIX}-backend"
+WORKERS_GROUP = f"/ecs/{PREFIX}-backend-workers"
+
+
+def put_events(emulator, group, stream, messages):
+    logs = emulator.client("logs")
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    now = int(time.time() * 1000)
+    events = [{"timestamp": now - (len(messages) - i) * 60_000, "message": m} for i, m in enumerate(messages)]
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+
+
+def logs_of(emulator, *extra, check=True):
+    args = [a for pair in extra for a in ("-e", pair)]
+    return run_playbook("playbooks/logs.yml", *args, env=emulator.env(), check=check)
+
+
+def printed(run, *messages):
+    """The positions of the lines holding each message in the playbook's output (-1: absent)."""
+    return [run.output.find(m) for m in messages]
+
+
+def test_status_shows_each_service_and_the_release_and_only_reads(emulator):
+    saved = record(emulator)
+    emulator.clear_recording()
+    run = run_playbook("playbooks/status.yml", env=emulator.env())
+    assert emulator.mutating_calls() == []
+    digest = saved["digest"]
+    assert digest == DIGESTS[saved["tag"]]
+    for service, desired in COUNTS.items():
+        row = rf"{service}\s+{desired}\s+{desired}\s+0\s+\S+:\d+\s+COMPLETED\s+{re.escape(digest[:19])}\s"
+        assert re.search(row, run.output), (row, run)
+    assert re.search(rf"{PREFIX}-backend-service\s.*\s0/0/0 \({PREFIX}-backend-tg\)", run.output), run
+    assert f"Last release: {saved['tag']} {digest} at " in run.output, run
+
+
+def test_status_names_each_scheduled_task_with_its_schedule_and_state(emulator):
+    emulator.client("events").put_rule(Name=f"{PREFIX}-nightly", ScheduleExpression="rate(1 hour)", State="DISABLED")
+    tasks = [{"name": f"{PREFIX}-nightly", "schedule": "cron(0 3 * * ? *)"},
+             {"name": f"{PREFIX}-weekly", "schedule": "rate(7 days)"}]
+    emulator.clear_recording()
+    run = run_playbook("playbooks/status.yml", "-e", json.dumps({"ecs_service_scheduled_tasks": tasks}), env=emulator.env())
+    assert emulator.mutating_calls() == []
+    # What EventBridge holds, not what the inventory says; a rule that is not there is named so.
+    assert re.search(rf"\n\s*{PREFIX}-nightly\s+DISABLED\s+rate\(1 hour\)\n", run.output), run
+    assert re.search(rf"\n\s*{PREFIX}-weekly\s+MISSING\s+rate\(7 days\)", run.output), run
+    emulator.client("events").delete_rule(Name=f"{PREFIX}-nightly")
+
+
+def test_logs_prints_a_services_lines_oldest_first_and_only_reads(emulator):
+    put_events(emulator, API_GROUP, "backend/api/task-one", ["api first", "api ERROR second", "api third"])
+    put_events(emulator, WORKERS_GROUP, "worker/worker-cron/task-two", ["cron line"])
+    put_events(emulator, WORKERS_GROUP, "worker/worker-transcode/task-three", ["transcode line"])
+    emulator.clear_recording()
+    run = logs_of(emulator, f"logs_service={PREFIX}-backend-service")
+    assert emulator.mutating_calls() == []
+    first, second, third = printed(run, "backend/api/task-one api first", "api ERROR second", "api third")
+    assert -1 < first < second < third, run
+    assert "cron line" not in run.output
+    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z backend/api/task-one api third", run.output), run
+
+
+def test_logs_filter_lines_minutes_and_a_worker_apart_from_the_other(emulator):
+    run = logs_of(emulator, f"logs_service={PREFIX}-backend-service", "logs_filter=ERROR")
+    assert printed(run, "api first", "api third") == [-1, -1] and "api ERROR second" in run.output, run
+    run = logs_of(emulator, f"logs_service={PREFIX}-backend-service", "logs_lines=2", "logs_minutes=60")
+    assert printed(run, "api first")[0] == -1 and "api ERROR second" in run.output and "api third" in run.output, run
+    assert "the last 60 minutes: 2 line(s)" in run.output, run
+    run = logs_of(emulator, f"logs_service={PREFIX}-worker-cron-svc")
+    assert "cron line" in run.output and "transcode line" not in run.output, run
+
+
+def test_logs_refuses_an_unknown_service_before_any_request(emulator):
+    emulator.clear_recording()
+    run = logs_of(emulator, "logs_service=nope", check=False)
+    assert run.rc != 0
+    assert (f"logs_service must be one of {PREFIX}-backend-service, {PREFIX}-worker-transcode-svc, "
+            f"{PREFIX}-worker-cron-svc (got 'nope')") in " ".join(run.output.split()), run
+    assert emulator.calls() == []
+
+
+def test_summary_names_each_service_and_only_reads(emulator):
+    emulator.clear_recording()
+    run = run_playbook("playbooks/summary.yml", env=emulator.env())
+    assert emulator.mutating_calls() == []
+    for service in COUNTS:
+        assert service in run.output, run
+
+
+def test_the_alarm_topic_mails_whom_the_inventory_names(emulator):
+    """On-call changes hands: the role subscribes the new address and unsubscribes the one it had subscribed."""
+    sns = emulator.client("sns")
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{PREFIX}-alarms")]
+    for emails in (["a@example.com"], ["b@example.com"]):
+        run_playbook("playbooks/site.yml", "--tags", "observability", "-e", json.dumps({"observability_alarm_emails": emails}),
+                     env=emulator.env())
+        subscribed = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        assert sorted(s["Endpoint"] for s in subscribed if s["Protocol"] == "email") == emails
+
+
 def test_a_wrong_worker_command_is_found_by_its_runbook(emulator):
     """Last in the module: it leaves the transcode worker on a broken revision."""
     ecs, logs = emulator.client("ecs"), emulator.client("logs")
@@ -412,7 +519,9 @@ SERVICES_OF_THE_LOCAL_JOURNEYS = {"application-autoscaling", "cloudwatch", "ec2"
 
 def test_the_operator_policy_allows_every_call_of_this_journey(emulator):
     """docs/iam/operator-policy.json against what this module's runs asked of the emulator: secrets, provisioning,
-    the dry runs, releases (one with a migration), rollback and every runbook."""
+    the dry runs, releases (one with a migration), rollback, every runbook, status, logs, the summary and the
+    alarm topic changing hands."""
     actions = assert_the_operator_policy_allows_everything_recorded(emulator)
     assert {action.split(":")[0] for action in actions} == SERVICES_OF_THE_LOCAL_JOURNEYS
     assert "iam:PassRole" in actions and "sts:GetCallerIdentity" in actions and "ecs:RunTask" in actions
+    assert {"sns:Subscribe", "sns:Unsubscribe", "logs:FilterLogEvents", "ecs:DescribeServices"} <= actions
