@@ -84,7 +84,6 @@ SLOW_SCOPES_FIRST = (
     "tests/system/test_examples.py::TestExample_public_aurora_cron",
     "tests/system/test_examples.py::TestExample_private_nat_https",
     "tests/system/test_teardown.py",
-    "tests/system/test_release.py",
     "tests/system/test_production.py",
     "tests/system/test_not_ours.py",
     "tests/system/test_init.py",

@@ -40,7 +40,7 @@ def extra_vars(request, emulator):
     # MiniStack needs none of moto's workarounds: the inventory goes as it is.
     extra = dict(EMULATOR_VARS if request.cls.engine == "moto" else {}, **request.cls.extra)
     # The examples' journeys judge the environment at its inventory's counts, autoscaling registered; nothing is
-    # pushed, so without this every service would wait at 0 tasks for its first image (test_release.py's journey).
+    # pushed, so without this every service would wait at 0 tasks for its first image (test_site.py's journey).
     extra.setdefault("ecs_service_wait_for_first_image", False)
     if request.cls.certificate_domain:
         # The example's HTTPS listener takes a certificate the emulator's ACM issued.

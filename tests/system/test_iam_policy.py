@@ -3,7 +3,7 @@ policies AWS accepts.
 
 That it allows every call the operator's journeys make is checked where those journeys run, on their own
 emulator's recording of every request (tests/conftest.py's assert_the_operator_policy_allows_everything_recorded,
-the last test of test_site, test_release and test_teardown): no journey runs twice for it. The
+the last test of test_site and test_teardown): no journey runs twice for it. The
 examples' journeys (tests/system/test_examples.py) went into the policy when it was generated
 (docs/iam/README.md); their services are the allowlist's rest."""
 
@@ -12,11 +12,11 @@ import json
 import pytest
 
 from tests.conftest import POLICY
-from tests.system.test_release import SERVICES_OF_THE_LOCAL_JOURNEYS
+from tests.system.test_site import SERVICES_OF_THE_LOCAL_JOURNEYS
 
 pytestmark = pytest.mark.system
 
-# Every service the roles call: the local journeys' (tests/system/test_release.py checks its recording uses exactly
+# Every service the roles call: the local journeys' (tests/system/test_site.py checks its recording uses exactly
 # these), then those only the examples use (seed 002's Auto Scaling group, its DLM snapshot policies and Route 53
 # health check).
 SERVICES_OF_THE_EXAMPLES_ONLY = {"autoscaling", "dlm", "route53"}

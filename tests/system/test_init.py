@@ -5,7 +5,8 @@ through a dry run, secrets, provisioning and its first release on the embedded e
 init refuses bad input and an existing name without writing anything; the vault it writes decrypts with the
 password it wrote, holds generated secrets RDS accepts and placeholders secrets.yml refuses; the first site.yml,
 with no image in the registry yet, creates the services with no task to start and says what to run next;
-deploy.yml of the first image brings each to its desired count."""
+site.yml with the first image's tag brings each to its desired count in the same run, and a plain site.yml
+after it changes nothing."""
 
 import json
 import os
@@ -213,11 +214,19 @@ def test_the_first_provisioning_creates_the_services_with_no_task_to_start(clone
     assert again.changed == 0, again
 
 
-def test_the_first_release_brings_every_service_to_its_desired_count(clone, emulator, gaps):
+def test_site_with_a_release_tag_releases_the_first_image_in_the_same_run(clone, emulator, gaps):
+    """The first release as the README's one-run form, `site.yml -e release_image_tag=TAG`, brings each service
+    from 0 to its desired count on the image's digest (deploy.yml's first release is test_site.py's); a plain
+    site.yml after it changes nothing."""
     digest = emulator.push_image("wanzami-backend", "v1", region=REGION)
-    play(clone, emulator, gaps, "playbooks/deploy.yml", "-e", "release_image_tag=v1")
-    services = emulator.client("ecs", REGION).describe_services(cluster=f"{PREFIX}-cluster", services=list(SERVICES))
-    for service in services["services"]:
-        assert service["desiredCount"] == SERVICES[service["serviceName"]], service["serviceName"]
-        definition = emulator.client("ecs", REGION).describe_task_definition(taskDefinition=service["taskDefinition"])
-        assert definition["taskDefinition"]["containerDefinitions"][0]["image"].endswith(f"@{digest}")
+    run = play(clone, emulator, gaps, "playbooks/site.yml", "-e", "release_image_tag=v1")
+    assert "Waiting for their first image" not in run.output
+    ecs = emulator.client("ecs", REGION)
+    services = ecs.describe_services(cluster=f"{PREFIX}-cluster", services=list(SERVICES))["services"]
+    assert {s["serviceName"]: (s["desiredCount"], s["runningCount"]) for s in services} == \
+        {name: (count, count) for name, count in SERVICES.items()}
+    for service in services:
+        definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+        assert definition["containerDefinitions"][0]["image"].endswith(f"/wanzami-backend@{digest}"), service["serviceName"]
+    again = play(clone, emulator, gaps, "playbooks/site.yml")
+    assert again.changed == 0, again

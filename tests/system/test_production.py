@@ -22,7 +22,7 @@ from tests.conftest import REPO
 from tests.conftest import run_playbook
 from tests.emulator import ACCOUNT
 from tests.emulator import Emulator
-from tests.system.test_release import image_of
+from tests.system.test_site import image_of
 
 pytestmark = pytest.mark.system
 

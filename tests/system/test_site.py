@@ -1,10 +1,32 @@
-"""The provisioning journey against a fresh emulator: dry run on an empty
-account, provision, re-provision, dry run on the converged account, and
-bad input, each judged by what the emulator holds and the calls it received."""
+"""The local environment's journey on one emulator, from an empty account to day 2: provisioning, release,
+on-call and the day-2 verbs share one provisioning and one release, in order.
+
+Provisioning: a dry run on an empty account and dry-run releases there, provision (the services wait at 0 tasks
+for their first image), re-provision (changed=0), a dry run of the converged account, everything checked against
+the inventory and seed 000, the env file role alone, drift shown exactly and repaired.
+Release: dry run, release, re-release, re-provision, a failing smoke test, a circuit-breaker rollback, a failing
+and a passing migration, a held lock, two releases at once, rollback.yml, no secret at -vvv.
+Then the runbooks and the day-2 verbs (status.yml, logs.yml, summary.yml, the alarm topic changing hands) on the
+released environment; and last, every call of it against the operator's IAM policy. Each step is judged by what
+the emulator holds and the calls it received. (site.yml releasing the first image in the same run is part of
+test_init.py's journey, where the services wait for theirs.)
+
+The emulator rolls deployments out at once and fails the ones a test asks it to (scripts/emulator_server.py,
+Emulator.set_faults)."""
+
+import json
+import os
+import re
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
 
 import pytest
 import yaml
 
+from tests.conftest import BIN
 from tests.conftest import REPO
 from tests.conftest import assert_the_operator_policy_allows_everything_recorded
 from tests.conftest import run_playbook
@@ -14,6 +36,85 @@ pytestmark = pytest.mark.system
 
 SITE = "playbooks/site.yml"
 PREFIX = "wanzami-local"
+CLUSTER = f"{PREFIX}-cluster"
+REPOSITORY = "wanzami-backend"
+SERVICES = {f"{PREFIX}-backend-service": f"{PREFIX}-backend-task",
+            f"{PREFIX}-worker-transcode-svc": f"{PREFIX}-worker-transcode",
+            f"{PREFIX}-worker-cron-svc": f"{PREFIX}-worker-cron"}
+RECORD = "/wanzami/local/release"
+LOCK = "/wanzami/local/release-lock"
+DEPLOY = "playbooks/deploy.yml"
+ROLLBACK = "playbooks/rollback.yml"
+DIGESTS = {}
+
+
+class Health:
+    """A local HTTP server standing in for the load balancer: answers `status` once `gate` is open."""
+
+    def __init__(self):
+        self.status = 200
+        self.gate = threading.Event()
+        self.gate.set()
+        health = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                health.gate.wait(timeout=600)
+                self.send_response(health.status)
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/health"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def health():
+    server = Health()
+    yield server
+    server.server.shutdown()
+
+
+def deploy(emulator, *args, playbook=DEPLOY, check=True):
+    return run_playbook(playbook, *args, env=emulator.env(), check=check)
+
+
+def revisions(emulator):
+    """service -> family:revision it runs, and the PRIMARY deployment's."""
+    ecs = emulator.client("ecs")
+    found = ecs.describe_services(cluster=CLUSTER, services=list(SERVICES))["services"]
+    result = {}
+    for service in found:
+        primary = next(d for d in service["deployments"] if d["status"] == "PRIMARY")
+        assert primary["taskDefinition"] == service["taskDefinition"], service
+        result[service["serviceName"]] = service["taskDefinition"].split("/")[-1]
+    return result
+
+
+def image_of(emulator, family_revision):
+    definition = emulator.client("ecs").describe_task_definition(taskDefinition=family_revision)["taskDefinition"]
+    return definition["containerDefinitions"][0]["image"]
+
+
+def record(emulator):
+    return json.loads(emulator.client("ssm").get_parameter(Name=RECORD)["Parameter"]["Value"])
+
+
+def lock_exists(emulator):
+    return bool(emulator.client("ssm").get_parameters(Names=[LOCK])["Parameters"])
+
+
+COUNTS = {f"{PREFIX}-backend-service": 2, f"{PREFIX}-worker-transcode-svc": 1, f"{PREFIX}-worker-cron-svc": 1}
+
+
+def counts(emulator):
+    """service -> (desiredCount, runningCount), as the emulator holds them."""
+    found = emulator.client("ecs").describe_services(cluster=CLUSTER, services=list(SERVICES))["services"]
+    return {s["serviceName"]: (s["desiredCount"], s["runningCount"]) for s in found}
 
 
 def changed_tasks(run):
@@ -57,13 +158,19 @@ def test_a_dry_run_release_on_an_empty_account_says_what_a_run_would_stop_at(emu
     assert emulator.calls(), "the dry run should have read the account"
 
 
-def test_provision_then_reprovision_changes_nothing(emulator):
+def test_provision_then_reprovision_changes_nothing_and_the_services_wait_for_their_first_image(emulator):
     # The database password reaches SSM from ansible-vault first, as in make demo.
     run_playbook("playbooks/secrets.yml", "--vault-password-file", "vault/local.password", env=emulator.env())
     first = run_playbook(SITE, env=emulator.env())
     assert first.changed > 0
+    # The repository is empty: no service starts tasks that could only fail to pull.
+    assert counts(emulator) == {name: (0, 0) for name in SERVICES}
+    text = " ".join(first.output.split())
+    assert f"Waiting for their first image (desired count 0, nothing pulls yet): {', '.join(SERVICES)}" in text, first
+    assert "ansible-playbook playbooks/deploy.yml -i inventories/local -e release_image_tag=TAG" in text, first
     second = run_playbook(SITE, env=emulator.env())
     assert second.changed == 0, second
+    assert counts(emulator) == {name: (0, 0) for name in SERVICES}
 
 
 def test_dry_run_on_a_converged_account_is_read_only_and_clean(emulator):
@@ -215,7 +322,7 @@ def test_services_match_seed_000(emulator):
     cluster = f"{PREFIX}-cluster"
     names = [f"{PREFIX}-backend-service", f"{PREFIX}-worker-transcode-svc", f"{PREFIX}-worker-cron-svc"]
     services = {s["serviceName"]: s for s in ecs.describe_services(cluster=cluster, services=names)["services"]}
-    # The repository holds no image yet: every service waits at 0 tasks for its first release (test_release.py
+    # The repository holds no image yet: every service waits at 0 tasks for its first release (the release below
     # starts them at 2, 1 and 1).
     assert {n: services[n]["desiredCount"] for n in names} == dict.fromkeys(names, 0)
 
@@ -305,26 +412,409 @@ def test_drift_in_a_rule_a_count_and_an_env_value_is_shown_exactly_and_repaired(
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode() == good
 
 
-def test_site_with_a_release_tag_releases_the_first_image_in_the_same_run(emulator):
-    """Last in the module: the services waited at 0 tasks for their first image (test_services_match_seed_000)."""
+
+# --- release ---------------------------------------------------------------------------------------------------
+
+def test_provision_and_push_three_images(emulator):
+    for tag in ("v1", "v2", "v3"):
+        DIGESTS[tag] = emulator.push_image(REPOSITORY, tag)
+    assert set(revisions(emulator)) == set(SERVICES)
+
+
+def test_a_dry_run_release_only_reads(emulator):
+    before = revisions(emulator)
+    emulator.clear_recording()
+    # auto: the smoke test's load balancer is found by name (a dry run does not GET it).
+    run = deploy(emulator, "--check", "-e", "release_image_tag=v1", "-e", "release_smoke_test_url=auto")
+    assert run.changed > 0
+    assert "A real run would fail now" not in run.output, run
+    assert "DescribeLoadBalancers" in [operation for _, operation, _ in emulator.calls()]
+    assert emulator.mutating_calls() == []
+    assert revisions(emulator) == before
+
+
+def test_a_release_pins_the_digest_in_every_task_definition_and_moves_every_service(emulator):
+    before = revisions(emulator)
+    account = emulator.client("sts").get_caller_identity()["Account"]
+    pinned = f"{account}.dkr.ecr.us-east-2.amazonaws.com/{REPOSITORY}@{DIGESTS['v1']}"
     ecs = emulator.client("ecs")
-    cluster, names = f"{PREFIX}-cluster", [f"{PREFIX}-backend-service", f"{PREFIX}-worker-transcode-svc"]
-    waiting = {s["serviceName"]: s["desiredCount"] for s in ecs.describe_services(cluster=cluster, services=names)["services"]}
-    assert waiting == dict.fromkeys(names, 0)
-    digest = emulator.push_image("wanzami-backend", "v1")
-    run = run_playbook(SITE, "-e", "release_image_tag=v1", env=emulator.env())
-    found = {s["serviceName"]: s for s in ecs.describe_services(cluster=cluster, services=names)["services"]}
-    assert {n: (s["desiredCount"], s["runningCount"]) for n, s in found.items()} == {names[0]: (2, 2), names[1]: (1, 1)}
-    for service in found.values():
-        definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
-        assert definition["containerDefinitions"][0]["image"].endswith(f"/wanzami-backend@{digest}")
-    assert "Waiting for their first image" not in run.output
-    again = run_playbook(SITE, env=emulator.env())
-    assert again.changed == 0, again
+    run = deploy(emulator, "-e", "release_image_tag=v1")
+    after = revisions(emulator)
+    for service, family in SERVICES.items():
+        old, new = before[service], after[service]
+        assert new.split(":")[0] == family and int(new.split(":")[1]) == int(old.split(":")[1]) + 1, (old, new)
+        was = ecs.describe_task_definition(taskDefinition=old)["taskDefinition"]
+        now = ecs.describe_task_definition(taskDefinition=new)["taskDefinition"]
+        assert now["containerDefinitions"][0]["image"] == pinned
+        # Exactly the image changed: everything else is the previous revision's.
+        for definition in (was, now):
+            definition["containerDefinitions"][0].pop("image")
+            for key in ("taskDefinitionArn", "revision", "registeredAt", "registeredBy", "deregisteredAt", "status"):
+                definition.pop(key, None)
+        assert now == was
+    saved = record(emulator)
+    assert (saved["tag"], saved["digest"], saved["image"]) == ("v1", DIGESTS["v1"], pinned)
+    assert saved["services"] == after
+    assert saved["who"] and saved["time"]
+    assert not lock_exists(emulator)
+    assert pinned in run.output
+    # The first release started every service at its inventory count, on the new revision.
+    assert counts(emulator) == {name: (count, count) for name, count in COUNTS.items()}
+    assert "started: 0 -> 2 tasks (first release)" in run.output, run
+
+
+def test_releasing_the_same_image_again_changes_nothing(emulator):
+    before = revisions(emulator)
+    emulator.clear_recording()
+    run = deploy(emulator, "-e", "release_image_tag=v1")
+    assert run.changed == 0
+    assert revisions(emulator) == before
+    # Only the lock was taken and given back.
+    assert sorted(set(emulator.mutating_calls())) == ["ssm:DeleteParameter", "ssm:PutParameter"]
+
+
+def test_provisioning_again_keeps_the_released_image(emulator):
+    before = revisions(emulator)
+    run = run_playbook("playbooks/site.yml", env=emulator.env())
+    assert run.changed == 0, run
+    assert revisions(emulator) == before
+
+
+def test_a_failing_smoke_test_puts_every_service_back(emulator, health):
+    before = revisions(emulator)
+    health.status = 500
+    run = deploy(emulator, "-e", "release_image_tag=v2", "-e", f"release_smoke_test_url={health.url}",
+                 "-e", "release_smoke_test_timeout=2", check=False)
+    health.status = 200
+    assert run.rc != 0
+    assert "smoke test" in run.output and "500" in run.output, run
+    assert "Rolled back" in run.output, run
+    assert revisions(emulator) == before
+    assert record(emulator)["tag"] == "v1"
+    assert not lock_exists(emulator)
+
+
+def test_a_deployment_the_circuit_breaker_rolled_back_is_a_failure(emulator):
+    before = revisions(emulator)
+    emulator.set_faults(failing_images=DIGESTS["v2"])
+    try:
+        run = deploy(emulator, "-e", "release_image_tag=v2", check=False)
+    finally:
+        emulator.set_faults()
+    assert run.rc != 0
+    assert "v2" in run.output and "Rolled back" in run.output, run
+    # Stable again, but on the old revision: that is a failed release.
+    assert {s: image_of(emulator, r) for s, r in revisions(emulator).items()} == \
+        {s: image_of(emulator, r) for s, r in before.items()}
+    assert record(emulator)["tag"] == "v1"
+
+
+def test_a_failing_migration_stops_the_release_before_any_service_moves(emulator):
+    before = revisions(emulator)
+    emulator.set_faults(failing_commands="migrate")
+    try:
+        run = deploy(emulator, "-e", "release_image_tag=v2", "-e",
+                     json.dumps({"release_migration_command": ["npx", "prisma", "migrate", "deploy"]}), check=False)
+    finally:
+        emulator.set_faults()
+    assert run.rc != 0
+    assert "exited with 1" in run.output, run
+    assert revisions(emulator) == before
+
+
+def test_a_passing_migration_runs_on_the_new_image_then_the_release_goes_on(emulator):
+    run = deploy(emulator, "-e", "release_image_tag=v2", "-e",
+                 json.dumps({"release_migration_command": ["npx", "prisma", "migrate", "deploy"]}))
+    assert run.changed > 0
+    ecs = emulator.client("ecs")
+    arns = ecs.list_tasks(cluster=CLUSTER)["taskArns"] + ecs.list_tasks(cluster=CLUSTER, desiredStatus="STOPPED")["taskArns"]
+    tasks = ecs.describe_tasks(cluster=CLUSTER, tasks=list(set(arns)))["tasks"]
+    # The failed migration of the test before, then this one.
+    assert len(tasks) == 2
+    (task,) = [t for t in tasks if t.get("containers", [{}])[0].get("exitCode") == 0]
+    assert task["overrides"]["containerOverrides"][0]["command"] == ["npx", "prisma", "migrate", "deploy"]
+    assert DIGESTS["v2"] in image_of(emulator, task["taskDefinitionArn"].split("/")[-1])
+    assert record(emulator)["tag"] == "v2"
+    assert all(DIGESTS["v2"] in image_of(emulator, r) for r in revisions(emulator).values())
+
+
+def test_a_held_lock_fails_the_release_and_names_its_holder(emulator):
+    before = revisions(emulator)
+    ssm = emulator.client("ssm")
+    ssm.put_parameter(Name=LOCK, Type="String", Value=json.dumps(
+        {"holder": "alice@ci-runner-7", "since": "2026-11-22T10:00:00Z", "release": "v9", "token": "x"}))
+    run = deploy(emulator, "-e", "release_image_tag=v3", check=False)
+    assert run.rc != 0
+    assert "alice@ci-runner-7" in run.output and "release_break_lock" in run.output, run
+    assert revisions(emulator) == before
+    assert lock_exists(emulator), "someone else's lock is not ours to remove"
+    run = deploy(emulator, "-e", "release_image_tag=v3", "-e", "release_break_lock=true")
+    assert record(emulator)["tag"] == "v3"
+    assert not lock_exists(emulator)
+
+
+def test_two_releases_at_once_one_fails_clearly_and_nothing_is_half_applied(emulator, health):
+    # The first release holds the lock until its smoke test is answered, which is once the second ended:
+    # however slow the machine, the second meets the lock.
+    health.gate.clear()
+    env = dict(os.environ, **emulator.env(), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    first = subprocess.Popen([str(BIN / "ansible-playbook"), "-i", "inventories/local", DEPLOY, "-e", "release_image_tag=v1",
+                              "-e", f"release_smoke_test_url={health.url}", "-e", "release_smoke_test_timeout=900"],
+                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not lock_exists(emulator) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        second = deploy(emulator, "-e", "release_image_tag=v2", check=False)
+        health.gate.set()
+        first_output = first.communicate(timeout=600)[0]
+    finally:
+        health.gate.set()
+        first.kill() if first.poll() is None else None
+    assert first.returncode == 0, first_output
+    assert second.rc != 0 and "locked by" in second.output, second
+    now = revisions(emulator)
+    assert {DIGESTS["v1"]} == {image_of(emulator, r).split("@")[1] for r in now.values()}
+    assert record(emulator)["tag"] == "v1"
+
+
+def test_rollback_returns_to_the_previous_release_and_back(emulator):
+    assert record(emulator)["tag"] == "v1"
+    previous = record(emulator)["previous"]
+    assert previous["tag"] == "v3"
+    deploy(emulator, playbook=ROLLBACK)
+    assert record(emulator)["tag"] == "v3"
+    assert revisions(emulator) == previous["services"]
+    assert all(DIGESTS["v3"] in image_of(emulator, r) for r in revisions(emulator).values())
+    deploy(emulator, playbook=ROLLBACK)
+    assert record(emulator)["tag"] == "v1"
+    assert all(DIGESTS["v1"] in image_of(emulator, r) for r in revisions(emulator).values())
+
+
+def test_no_secret_value_appears_in_any_output_even_at_vvv(emulator):
+    from tests.system.test_secrets import vault_values
+
+    values = [v for v in vault_values().values() if v]
+    site = run_playbook("playbooks/site.yml", "-vvv", env=emulator.env())
+    release = deploy(emulator, "-vvv", "-e", "release_image_tag=v2")
+    back = deploy(emulator, "-vvv", playbook=ROLLBACK)
+    output = site.output + release.output + back.output
+    assert "ESTABLISH LOCAL CONNECTION" in output, "the runs were verbose"
+    # DATABASE_URL embeds the password: neither may show.
+    for value in values:
+        assert value not in output
+
+
+# --- on-call: the runbooks on the released environment (playbooks/runbooks) ----------------------------------------
+
+RUNBOOKS = "playbooks/runbooks"
+ENV_BUCKET, ENV_KEY = f"{PREFIX}-ecs-config-us-east-2", "wanzami_assets/.env"
+TRANSCODE = f"{PREFIX}-worker-transcode-svc"
+
+
+def runbook(emulator, name, *args, check=True):
+    return run_playbook(f"{RUNBOOKS}/{name}.yml", *args, env=emulator.env(), check=check)
+
+
+def diagnosis(run):
+    """The FIX lines and the last line of the Diagnosis task, each on one line."""
+    text = " ".join(run.output.split())
+    block = text.split("TASK [Diagnosis]", 1)[1].split("TASK [", 1)[0]
+    return block
+
+
+@pytest.mark.parametrize(("name", "args", "expect"), [
+    ("api_unhealthy", [], ["OK security group wanzami-local-api lets the ALB reach port 4000",
+                           "OK execution role wanzami-local-ecs-execution may read the env file",
+                           "OK REDIS_URL uses TLS (rediss://)"]),
+    ("worker_failing", [], ["OK wanzami-local-worker-transcode-svc: runs `node dist/worker/transcodeWorker.js`",
+                            "Nothing to fix."]),
+    ("ecr_auth", ["-e", "runbook_image_tag=v2"], ["OK execution role wanzami-local-ecs-execution may pull from wanzami-backend",
+                                                   "OK wanzami-backend:v2 is sha256:", "Nothing to fix."]),
+    ("env_file", [], ["OK REDIS_URL=rediss://", "OK PORT=4000", "Nothing to fix."]),
+])
+def test_each_runbook_prints_its_diagnosis_and_only_reads(emulator, name, args, expect):
+    emulator.clear_recording()
+    run = runbook(emulator, name, *args)
+    assert run.changed == 0
+    found = diagnosis(run)
+    for line in expect:
+        assert line in " ".join(found.replace("'", "").split()), found
+    assert emulator.mutating_calls() == []
+
+
+def test_a_broken_env_file_is_found_and_uploading_it_again_repairs_it(emulator):
+    s3 = emulator.client("s3")
+    good = s3.get_object(Bucket=ENV_BUCKET, Key=ENV_KEY)["Body"].read().decode()
+    broken = "\n".join(line for line in good.splitlines() if not line.startswith(("PORT=", "REDIS_URL=")))
+    s3.put_object(Bucket=ENV_BUCKET, Key=ENV_KEY, Body=(broken + "\nREDIS_URL=redis://cache:6379\n").encode())
+
+    shown = diagnosis(runbook(emulator, "env_file"))
+    assert "FIX missing: PORT" in shown and "FIX REDIS_URL is not rediss://" in shown, shown
+    assert "FIX REDIS_URL is not rediss://" in diagnosis(runbook(emulator, "api_unhealthy"))
+
+    repaired = runbook(emulator, "env_file", "-e", "env_file_action=upload")
+    assert repaired.changed > 0
+    assert s3.get_object(Bucket=ENV_BUCKET, Key=ENV_KEY)["Body"].read().decode() == good
+    assert "Nothing to fix." in diagnosis(repaired)
+
+
+def test_scale_and_restart_change_exactly_that(emulator):
+    ecs = emulator.client("ecs")
+    cron = f"{PREFIX}-worker-cron-svc"
+    before = {s["serviceName"]: s for s in ecs.describe_services(cluster=CLUSTER, services=list(SERVICES))["services"]}
+    runbook(emulator, "scale", "-e", f"scale_service={cron}", "-e", "scale_desired_count=3")
+    emulator.clear_recording()
+    runbook(emulator, "restart", "-e", f"restart_service={TRANSCODE}")
+    assert [op for _, op, mutating in emulator.calls() if mutating] == ["UpdateService"]
+    after = {s["serviceName"]: s for s in ecs.describe_services(cluster=CLUSTER, services=list(SERVICES))["services"]}
+    assert after[cron]["desiredCount"] == 3
+    assert {n: s["taskDefinition"] for n, s in after.items()} == {n: s["taskDefinition"] for n, s in before.items()}
+    assert after[TRANSCODE]["deployments"][0]["id"] != before[TRANSCODE]["deployments"][0]["id"], "a new deployment"
+    runbook(emulator, "scale", "-e", f"scale_service={cron}", "-e", "scale_desired_count=1")
+
+
+# --- day 2: status.yml, logs.yml and summary.yml on the released environment, the alarm topic changing hands -------
+# (This was test_day2.py's journey, on a provisioning and a release of its own: the same environment, so it shares
+# this module's.)
+
+API_GROUP = f"/ecs/{PREFIX}-backend"
+WORKERS_GROUP = f"/ecs/{PREFIX}-backend-workers"
+
+
+def put_events(emulator, group, stream, messages):
+    logs = emulator.client("logs")
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    now = int(time.time() * 1000)
+    events = [{"timestamp": now - (len(messages) - i) * 60_000, "message": m} for i, m in enumerate(messages)]
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+
+
+def logs_of(emulator, *extra, check=True):
+    args = [a for pair in extra for a in ("-e", pair)]
+    return run_playbook("playbooks/logs.yml", *args, env=emulator.env(), check=check)
+
+
+def printed(run, *messages):
+    """The positions of the lines holding each message in the playbook's output (-1: absent)."""
+    return [run.output.find(m) for m in messages]
+
+
+def test_status_shows_each_service_and_the_release_and_only_reads(emulator):
+    saved = record(emulator)
+    emulator.clear_recording()
+    run = run_playbook("playbooks/status.yml", env=emulator.env())
+    assert emulator.mutating_calls() == []
+    digest = saved["digest"]
+    assert digest == DIGESTS[saved["tag"]]
+    for service, desired in COUNTS.items():
+        row = rf"{service}\s+{desired}\s+{desired}\s+0\s+\S+:\d+\s+COMPLETED\s+{re.escape(digest[:19])}\s"
+        assert re.search(row, run.output), (row, run)
+    assert re.search(rf"{PREFIX}-backend-service\s.*\s0/0/0 \({PREFIX}-backend-tg\)", run.output), run
+    assert f"Last release: {saved['tag']} {digest} at " in run.output, run
+
+
+def test_status_names_each_scheduled_task_with_its_schedule_and_state(emulator):
+    emulator.client("events").put_rule(Name=f"{PREFIX}-nightly", ScheduleExpression="rate(1 hour)", State="DISABLED")
+    tasks = [{"name": f"{PREFIX}-nightly", "schedule": "cron(0 3 * * ? *)"},
+             {"name": f"{PREFIX}-weekly", "schedule": "rate(7 days)"}]
+    emulator.clear_recording()
+    run = run_playbook("playbooks/status.yml", "-e", json.dumps({"ecs_service_scheduled_tasks": tasks}), env=emulator.env())
+    assert emulator.mutating_calls() == []
+    # What EventBridge holds, not what the inventory says; a rule that is not there is named so.
+    assert re.search(rf"\n\s*{PREFIX}-nightly\s+DISABLED\s+rate\(1 hour\)\n", run.output), run
+    assert re.search(rf"\n\s*{PREFIX}-weekly\s+MISSING\s+rate\(7 days\)", run.output), run
+    emulator.client("events").delete_rule(Name=f"{PREFIX}-nightly")
+
+
+def test_logs_prints_a_services_lines_oldest_first_and_only_reads(emulator):
+    put_events(emulator, API_GROUP, "backend/api/task-one", ["api first", "api ERROR second", "api third"])
+    put_events(emulator, WORKERS_GROUP, "worker/worker-cron/task-two", ["cron line"])
+    put_events(emulator, WORKERS_GROUP, "worker/worker-transcode/task-three", ["transcode line"])
+    emulator.clear_recording()
+    run = logs_of(emulator, f"logs_service={PREFIX}-backend-service")
+    assert emulator.mutating_calls() == []
+    first, second, third = printed(run, "backend/api/task-one api first", "api ERROR second", "api third")
+    assert -1 < first < second < third, run
+    assert "cron line" not in run.output
+    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z backend/api/task-one api third", run.output), run
+
+
+def test_logs_filter_lines_minutes_and_a_worker_apart_from_the_other(emulator):
+    run = logs_of(emulator, f"logs_service={PREFIX}-backend-service", "logs_filter=ERROR")
+    assert printed(run, "api first", "api third") == [-1, -1] and "api ERROR second" in run.output, run
+    run = logs_of(emulator, f"logs_service={PREFIX}-backend-service", "logs_lines=2", "logs_minutes=60")
+    assert printed(run, "api first")[0] == -1 and "api ERROR second" in run.output and "api third" in run.output, run
+    assert "the last 60 minutes: 2 line(s)" in run.output, run
+    run = logs_of(emulator, f"logs_service={PREFIX}-worker-cron-svc")
+    assert "cron line" in run.output and "transcode line" not in run.output, run
+
+
+def test_logs_refuses_an_unknown_service_before_any_request(emulator):
+    emulator.clear_recording()
+    run = logs_of(emulator, "logs_service=nope", check=False)
+    assert run.rc != 0
+    assert (f"logs_service must be one of {PREFIX}-backend-service, {PREFIX}-worker-transcode-svc, "
+            f"{PREFIX}-worker-cron-svc (got 'nope')") in " ".join(run.output.split()), run
+    assert emulator.calls() == []
+
+
+def test_summary_names_each_service_and_only_reads(emulator):
+    emulator.clear_recording()
+    run = run_playbook("playbooks/summary.yml", env=emulator.env())
+    assert emulator.mutating_calls() == []
+    for service in COUNTS:
+        assert service in run.output, run
+
+
+def test_the_alarm_topic_mails_whom_the_inventory_names(emulator):
+    """On-call changes hands: the role subscribes the new address and unsubscribes the one it had subscribed."""
+    sns = emulator.client("sns")
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{PREFIX}-alarms")]
+    for emails in (["a@example.com"], ["b@example.com"]):
+        run_playbook("playbooks/site.yml", "--tags", "observability", "-e", json.dumps({"observability_alarm_emails": emails}),
+                     env=emulator.env())
+        subscribed = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        assert sorted(s["Endpoint"] for s in subscribed if s["Protocol"] == "email") == emails
+
+
+def test_a_wrong_worker_command_is_found_by_its_runbook(emulator):
+    """Last in the module: it leaves the transcode worker on a broken revision."""
+    ecs, logs = emulator.client("ecs"), emulator.client("logs")
+    (service,) = ecs.describe_services(cluster=CLUSTER, services=[TRANSCODE])["services"]
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    container = definition["containerDefinitions"][0]
+    container["command"] = ["node", "dist/wrker/transcodeWorker.js"]
+    keep = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "requiresCompatibilities",
+            "cpu", "memory")
+    registered = ecs.register_task_definition(**{k: definition[k] for k in keep if k in definition})
+    arn = registered["taskDefinition"]["taskDefinitionArn"]
+    ecs.update_service(cluster=CLUSTER, service=TRANSCODE, taskDefinition=arn)
+    options = container["logConfiguration"]["options"]
+    stream = f"{options['awslogs-stream-prefix']}/{container['name']}/0123456789abcdef"
+    logs.create_log_stream(logGroupName=options["awslogs-group"], logStreamName=stream)
+    logs.put_log_events(logGroupName=options["awslogs-group"], logStreamName=stream, logEvents=[
+        {"timestamp": int(time.time() * 1000), "message": "Error: Cannot find module '/app/dist/wrker/transcodeWorker.js'"}])
+
+    run = runbook(emulator, "worker_failing", "-e", f"runbook_service={TRANSCODE}")
+    found = " ".join(diagnosis(run).replace("'", "").split())
+    assert (f"FIX {TRANSCODE}: the task definition runs `node dist/wrker/transcodeWorker.js` "
+            "but the inventory says `node dist/worker/transcodeWorker.js`") in found, found
+    assert f"FIX {TRANSCODE}: Node cannot find a module (MODULE_NOT_FOUND)" in found
+    assert "Cannot find module" in run.output, "the last log lines are printed"
+
+
+# Every service the roles call in the local journeys; the examples' journeys add seed 002's Auto Scaling group,
+# its DLM snapshot policies and Route 53 health check (tests/system/test_iam_policy.py).
+SERVICES_OF_THE_LOCAL_JOURNEYS = {"application-autoscaling", "cloudwatch", "ec2", "ecr", "ecs", "elasticache",
+                                  "elasticloadbalancing", "events", "iam", "logs", "rds", "s3", "sns", "ssm", "sts"}
 
 
 def test_the_operator_policy_allows_every_call_of_this_journey(emulator):
-    """docs/iam/operator-policy.json against what this module's runs asked of the emulator: the dry runs of an
-    empty and a converged account, provisioning, drift repaired, a release in the same run."""
+    """docs/iam/operator-policy.json against what this module's runs asked of the emulator: secrets, the dry runs
+    of an empty and a converged account, provisioning, drift repaired, the dry-run releases, releases (one with a
+    migration), rollback, every runbook, status, logs, the summary and the alarm topic changing hands."""
     actions = assert_the_operator_policy_allows_everything_recorded(emulator)
-    assert {"ec2:CreateVpc", "ecs:CreateService", "iam:PassRole"} <= actions
+    assert {action.split(":")[0] for action in actions} == SERVICES_OF_THE_LOCAL_JOURNEYS
+    assert {"ec2:CreateVpc", "ecs:CreateService", "iam:PassRole", "sts:GetCallerIdentity", "ecs:RunTask"} <= actions
+    assert {"sns:Subscribe", "sns:Unsubscribe", "logs:FilterLogEvents", "ecs:DescribeServices"} <= actions
