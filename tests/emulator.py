@@ -32,6 +32,9 @@ ACCOUNT = "123456789012"
 # eventual consistency last 2 % of their time against it (scripts/emulator_site/sitecustomize.py).
 SLEEP_SITE = REPO / "scripts" / "emulator_site"
 SLEEP_SCALE = "0.02"
+# The same file keeps the code compiled from the module payloads' sources here, for every later module process
+# (docs/tests.md, "Speed"); .tmp is the repository's scratch directory, shared by the pytest workers.
+MODULE_CODE_CACHE = REPO / ".tmp" / "module-code"
 HARNESS_USER_AGENT = "wanzami-test-harness"  # scripts/emulator's push-image marks its requests the same way
 
 
@@ -189,6 +192,7 @@ class Emulator:
             **{f"WANZAMI_AWS_ACCOUNT_ID_{env}": ACCOUNT for env in ("PRODUCTION", "STAGING")},
             "PYTHONPATH": os.pathsep.join(filter(None, [str(SLEEP_SITE), os.environ.get("PYTHONPATH")])),
             "WANZAMI_EMULATOR_SLEEP_SCALE": SLEEP_SCALE,
+            "WANZAMI_MODULE_CODE_CACHE": str(MODULE_CODE_CACHE),
         }
 
     def client(self, service, region="us-east-2"):
