@@ -9,7 +9,7 @@ and which of the inventory's wishes AWS cannot apply to it in place.
 judge() is pure (unit-tested without AWS): it takes what was found and says, per resource,
 absent / ours / adopt / existing (not ours, not adopted: refused) and lists the refusals.
 The readers and taggers below make the AWS calls, each wrapped once with a retry that also
-knows ThrottlingException (the code of every JSON service, which AWSRetry lacks)."""
+knows every throttling code (module_utils/retries.py)."""
 
 import fnmatch
 

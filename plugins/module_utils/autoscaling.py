@@ -5,7 +5,7 @@
 
 """Application Auto Scaling calls for the ecs_service_scaling module.
 
-Every boto call is wrapped here once, with AWSRetry.jittered_backoff() and an
+Every boto call is wrapped here once, with aws_retry() (module_utils/retries.py) and an
 error handler that raises AnsibleAutoScalingError. Results come back as botocore
 returns them (CamelCase); the module converts what it returns. Only the desired
 count of ECS services is handled: namespace ecs, dimension ecs:service:DesiredCount.
@@ -19,7 +19,8 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.wanzami.infra.plugins.module_utils.retries import aws_retry
 
 SERVICE_NAMESPACE = "ecs"
 SCALABLE_DIMENSION = "ecs:service:DesiredCount"
@@ -49,7 +50,7 @@ def _target_filter(resource_id):
 
 
 @AutoScalingErrorHandler.list_error_handler("describe scalable targets", default_value=None)
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_scalable_target(client, resource_id):
     """The desired-count scalable target of resource_id, or None."""
     paginator = client.get_paginator("describe_scalable_targets")
@@ -61,7 +62,7 @@ def describe_scalable_target(client, resource_id):
 
 
 @AutoScalingErrorHandler.list_error_handler("describe scaling policies", default_value=[])
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_scaling_policies(client, resource_id):
     """Every scaling policy on the desired count of resource_id, sorted by name."""
     paginator = client.get_paginator("describe_scaling_policies")
@@ -74,7 +75,7 @@ def describe_scaling_policies(client, resource_id):
 
 
 @AutoScalingErrorHandler.common_error_handler("register scalable target")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=BUSY)
+@aws_retry(BUSY)
 def register_scalable_target(client, resource_id, min_capacity, max_capacity):
     client.register_scalable_target(ServiceNamespace=SERVICE_NAMESPACE, ResourceId=resource_id,
                                     ScalableDimension=SCALABLE_DIMENSION, MinCapacity=min_capacity,
@@ -82,7 +83,7 @@ def register_scalable_target(client, resource_id, min_capacity, max_capacity):
 
 
 @AutoScalingErrorHandler.deletion_error_handler("deregister scalable target")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=BUSY)
+@aws_retry(BUSY)
 def deregister_scalable_target(client, resource_id):
     client.deregister_scalable_target(ServiceNamespace=SERVICE_NAMESPACE, ResourceId=resource_id,
                                       ScalableDimension=SCALABLE_DIMENSION)
@@ -90,7 +91,7 @@ def deregister_scalable_target(client, resource_id):
 
 
 @AutoScalingErrorHandler.common_error_handler("put scaling policy")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=BUSY)
+@aws_retry(BUSY)
 def put_target_tracking_policy(client, resource_id, name, configuration):
     """Create or replace the target tracking policy `name`; configuration is its TargetTrackingScalingPolicyConfiguration."""
     return client.put_scaling_policy(PolicyName=name, ServiceNamespace=SERVICE_NAMESPACE, ResourceId=resource_id,
@@ -99,7 +100,7 @@ def put_target_tracking_policy(client, resource_id, name, configuration):
 
 
 @AutoScalingErrorHandler.deletion_error_handler("delete scaling policy")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=BUSY)
+@aws_retry(BUSY)
 def delete_scaling_policy(client, resource_id, name):
     client.delete_scaling_policy(PolicyName=name, ServiceNamespace=SERVICE_NAMESPACE, ResourceId=resource_id,
                                  ScalableDimension=SCALABLE_DIMENSION)

@@ -5,7 +5,7 @@
 
 """CloudWatch dashboard calls for the cloudwatch_dashboard module.
 
-Every boto call is wrapped here once, with AWSRetry.jittered_backoff() and an
+Every boto call is wrapped here once, with aws_retry() (module_utils/retries.py) and an
 error handler that raises AnsibleCloudWatchDashboardError. Dashboards come back
 as botocore returns them (PascalCase). A dashboard's body is JSON text; it is
 compared as data (parsed), never as text.
@@ -21,9 +21,10 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+
+from ansible_collections.wanzami.infra.plugins.module_utils.retries import aws_retry
 
 
 class AnsibleCloudWatchDashboardError(AnsibleAWSError):
@@ -40,7 +41,7 @@ class DashboardErrorHandler(AWSErrorHandler):
 
 
 @DashboardErrorHandler.list_error_handler("get dashboard")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def get_dashboard(client, name):
     """The dashboard (DashboardName, DashboardArn, DashboardBody), or None when there is none."""
     dashboard = client.get_dashboard(DashboardName=name)
@@ -49,7 +50,7 @@ def get_dashboard(client, name):
 
 
 @DashboardErrorHandler.common_error_handler("put dashboard")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def put_dashboard(client, name, body, tags=None):
     """Create or replace the dashboard; returns CloudWatch's validation messages (warnings, may be empty).
 
@@ -62,26 +63,26 @@ def put_dashboard(client, name, body, tags=None):
 
 
 @DashboardErrorHandler.deletion_error_handler("delete dashboard")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def delete_dashboard(client, name):
     client.delete_dashboards(DashboardNames=[name])
     return True
 
 
 @DashboardErrorHandler.common_error_handler("list dashboard tags")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def list_dashboard_tags(client, arn):
     return boto3_tag_list_to_ansible_dict(client.list_tags_for_resource(ResourceARN=arn).get("Tags") or [])
 
 
 @DashboardErrorHandler.common_error_handler("tag dashboard")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def tag_dashboard(client, arn, tags):
     client.tag_resource(ResourceARN=arn, Tags=ansible_dict_to_boto3_tag_list(tags))
 
 
 @DashboardErrorHandler.common_error_handler("untag dashboard")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def untag_dashboard(client, arn, keys):
     client.untag_resource(ResourceARN=arn, TagKeys=keys)
 

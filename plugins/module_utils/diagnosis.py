@@ -6,7 +6,7 @@
 """What an on-call person needs about ECS services, read-only, for the ecs_service_health_info module.
 
 The calls ecs_service.py and release.py do not already wrap are wrapped here
-once, with AWSRetry.jittered_backoff() and an error handler that raises
+once, with aws_retry() (module_utils/retries.py) and an error handler that raises
 AnsibleDiagnosisError (a missing cluster or log group is an answer, not an
 error). Every wrapper raises an AnsibleAWSError; unit tests patch them by name.
 """
@@ -22,11 +22,11 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import describe_task_definition
 from ansible_collections.wanzami.infra.plugins.module_utils.release import describe_services
 from ansible_collections.wanzami.infra.plugins.module_utils.release import describe_tasks
+from ansible_collections.wanzami.infra.plugins.module_utils.retries import aws_retry
 
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>(:<tag>|@<digest>)
 ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
@@ -62,7 +62,7 @@ class RepositoryErrorHandler(DiagnosisErrorHandler):
 
 
 @RepositoryErrorHandler.list_error_handler("describe images", default_value=None)
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_image(client, registry_id, repository, image_id):
     """[] when the repository has no such image, None when there is no such repository."""
     try:
@@ -72,7 +72,7 @@ def describe_image(client, registry_id, repository, image_id):
 
 
 @ClusterErrorHandler.list_error_handler("list tasks", default_value=[])
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def list_stopped_tasks(client, cluster, service):
     """ARNs of the service's STOPPED tasks ECS still shows (about an hour's worth), newest first as ECS lists them."""
     paginator = client.get_paginator("list_tasks")
@@ -81,7 +81,7 @@ def list_stopped_tasks(client, cluster, service):
 
 
 @LogsErrorHandler.list_error_handler("filter log events", default_value=None)
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def filter_log_events(client, group, stream_prefix, start_ms, max_events):
     """Up to max_events events of the group's streams starting with stream_prefix since start_ms, oldest first;
     None when the group does not exist."""

@@ -5,7 +5,7 @@
 
 """Amazon Data Lifecycle Manager calls for the dlm_lifecycle_policy module.
 
-Every boto call is wrapped here once, with AWSRetry.jittered_backoff() and an
+Every boto call is wrapped here once, with aws_retry() (module_utils/retries.py) and an
 error handler that raises AnsibleDLMError. Policies come back as botocore
 returns them (PascalCase). DLM policies have no name: the module finds its
 policy by its description, which this module lists every policy to match.
@@ -19,7 +19,8 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.wanzami.infra.plugins.module_utils.retries import aws_retry
 
 # DLM answers LimitExceededException while it applies another change.
 BUSY = ["LimitExceededException"]
@@ -38,7 +39,7 @@ class DLMErrorHandler(AWSErrorHandler):
 
 
 @DLMErrorHandler.list_error_handler("list lifecycle policies", default_value=[])
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def get_lifecycle_policies(client):
     """Every lifecycle policy's summary (PolicyId, Description, State, Tags, PolicyType); DLM answers
     ResourceNotFoundException rather than an empty list when there are none, which is [] here."""
@@ -46,14 +47,14 @@ def get_lifecycle_policies(client):
 
 
 @DLMErrorHandler.list_error_handler("get lifecycle policy", default_value=None)
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def get_lifecycle_policy(client, policy_id):
     """The whole policy (with PolicyDetails, ExecutionRoleArn, PolicyArn and Tags), or None when it is gone."""
     return client.get_lifecycle_policy(PolicyId=policy_id).get("Policy")
 
 
 @DLMErrorHandler.common_error_handler("create lifecycle policy")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=BUSY)
+@aws_retry(BUSY)
 def create_lifecycle_policy(client, description, execution_role_arn, state, details, tags=None):
     """Returns the new policy's id."""
     params = {"Description": description, "ExecutionRoleArn": execution_role_arn, "State": state,
@@ -64,26 +65,26 @@ def create_lifecycle_policy(client, description, execution_role_arn, state, deta
 
 
 @DLMErrorHandler.common_error_handler("update lifecycle policy")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=BUSY)
+@aws_retry(BUSY)
 def update_lifecycle_policy(client, policy_id, execution_role_arn, state, details):
     client.update_lifecycle_policy(PolicyId=policy_id, ExecutionRoleArn=execution_role_arn, State=state,
                                    PolicyDetails=details)
 
 
 @DLMErrorHandler.deletion_error_handler("delete lifecycle policy")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=BUSY)
+@aws_retry(BUSY)
 def delete_lifecycle_policy(client, policy_id):
     client.delete_lifecycle_policy(PolicyId=policy_id)
     return True
 
 
 @DLMErrorHandler.common_error_handler("tag lifecycle policy")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def tag_lifecycle_policy(client, arn, tags):
     client.tag_resource(ResourceArn=arn, Tags=tags)
 
 
 @DLMErrorHandler.common_error_handler("untag lifecycle policy")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def untag_lifecycle_policy(client, arn, keys):
     client.untag_resource(ResourceArn=arn, TagKeys=list(keys))

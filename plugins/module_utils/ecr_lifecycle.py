@@ -34,7 +34,8 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.wanzami.infra.plugins.module_utils.retries import aws_retry
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -53,7 +54,7 @@ class ImagesErrorHandler(AWSErrorHandler):
 
 
 @ImagesErrorHandler.list_error_handler("describe images", default_value=[])
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["ThrottlingException"])
+@aws_retry()
 def describe_images(client, repository):
     """Every image of the repository ({imageDigest, imageTags, imagePushedAt...}); [] when it does not exist."""
     paginator = client.get_paginator("describe_images")

@@ -5,7 +5,7 @@
 
 """ECS cluster calls for the ecs_cluster module.
 
-Every boto call is wrapped here once, with AWSRetry.jittered_backoff() and an
+Every boto call is wrapped here once, with aws_retry() (module_utils/retries.py) and an
 error handler that raises AnsibleECSError. Clusters come back as botocore
 returns them (camelCase); the module converts what it returns.
 
@@ -22,7 +22,8 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.wanzami.infra.plugins.module_utils.retries import aws_retry
 
 # Retried on top of throttling: a cluster still applying the last change.
 BUSY = ["UpdateInProgressException"]
@@ -41,7 +42,7 @@ class ECSErrorHandler(AWSErrorHandler):
 
 
 @ECSErrorHandler.list_error_handler("describe cluster")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_cluster(client, name):
     """The cluster with its settings and tags, or None when it does not exist or was deleted (INACTIVE)."""
     clusters = client.describe_clusters(clusters=[name], include=["SETTINGS", "TAGS"])["clusters"]
@@ -50,13 +51,13 @@ def describe_cluster(client, name):
 
 
 @ECSErrorHandler.common_error_handler("create cluster")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def create_cluster(client, **params):
     return client.create_cluster(**params)["cluster"]
 
 
 @ECSErrorHandler.common_error_handler("update cluster settings")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=BUSY)
+@aws_retry(BUSY)
 def update_cluster_settings(client, name, settings):
     # UpdateCluster rather than UpdateClusterSettings: AWS takes settings on
     # both, and the emulator implements only the first.
@@ -64,7 +65,7 @@ def update_cluster_settings(client, name, settings):
 
 
 @ECSErrorHandler.common_error_handler("put cluster capacity providers")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=BUSY)
+@aws_retry(BUSY)
 def put_cluster_capacity_providers(client, name, capacity_providers, strategy):
     return client.put_cluster_capacity_providers(
         cluster=name, capacityProviders=capacity_providers, defaultCapacityProviderStrategy=strategy
@@ -72,20 +73,20 @@ def put_cluster_capacity_providers(client, name, capacity_providers, strategy):
 
 
 @ECSErrorHandler.deletion_error_handler("delete cluster")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=BUSY)
+@aws_retry(BUSY)
 def delete_cluster(client, name):
     client.delete_cluster(cluster=name)
     return True
 
 
 @ECSErrorHandler.common_error_handler("tag cluster")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def tag_cluster(client, arn, tags):
     client.tag_resource(resourceArn=arn, tags=ecs_tag_list(tags))
 
 
 @ECSErrorHandler.common_error_handler("untag cluster")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def untag_cluster(client, arn, keys):
     client.untag_resource(resourceArn=arn, tagKeys=keys)
 

@@ -5,7 +5,7 @@
 
 """ECS task definition and service calls for the ecs_task_definition and ecs_service modules.
 
-Every boto call is wrapped here once, with AWSRetry.jittered_backoff() and an
+Every boto call is wrapped here once, with aws_retry() (module_utils/retries.py) and an
 error handler that raises AnsibleECSServiceError. Results come back as botocore
 returns them (camelCase); the modules convert what they return.
 """
@@ -19,7 +19,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_message
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.wanzami.infra.plugins.module_utils.retries import aws_retry
 
 
 class AnsibleECSServiceError(AnsibleAWSError):
@@ -45,7 +46,7 @@ class TaskDefinitionErrorHandler(AWSErrorHandler):
 
 
 @TaskDefinitionErrorHandler.list_error_handler("describe task definition", default_value=None)
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_task_definition(client, family):
     """The latest ACTIVE revision of a family with its tags, or None when the family has none."""
     result = client.describe_task_definition(taskDefinition=family, include=["TAGS"])
@@ -55,7 +56,7 @@ def describe_task_definition(client, family):
 
 
 @TaskDefinitionErrorHandler.common_error_handler("register task definition")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def register_task_definition(client, **params):
     result = client.register_task_definition(**params)
     definition = result["taskDefinition"]
@@ -64,7 +65,7 @@ def register_task_definition(client, **params):
 
 
 @TaskDefinitionErrorHandler.common_error_handler("list task definitions")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def list_active_task_definitions(client, family):
     """ARNs of the family's ACTIVE revisions, newest first. ListTaskDefinitions takes a family prefix, so
     revisions of other families that start with this one's name are left out here."""
@@ -74,13 +75,13 @@ def list_active_task_definitions(client, family):
 
 
 @TaskDefinitionErrorHandler.common_error_handler("deregister task definition")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def deregister_task_definition(client, arn):
     client.deregister_task_definition(taskDefinition=arn)
 
 
 @ECSServiceErrorHandler.list_error_handler("describe service", default_value=None)
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_service(client, cluster, name):
     """The service with its tags, or None when it does not exist or was deleted (INACTIVE, DRAINING)."""
     services = client.describe_services(cluster=cluster, services=[name], include=["TAGS"])["services"]
@@ -89,7 +90,7 @@ def describe_service(client, cluster, name):
 
 
 @ECSServiceErrorHandler.list_error_handler("describe service", default_value=None)
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_service_in_any_status(client, cluster, name):
     """The service as it is (ACTIVE, DRAINING or INACTIVE) with its tags, or None when neither it nor its cluster exists."""
     services = client.describe_services(cluster=cluster, services=[name], include=["TAGS"])["services"]
@@ -97,19 +98,19 @@ def describe_service_in_any_status(client, cluster, name):
 
 
 @ECSServiceErrorHandler.common_error_handler("create service")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def create_service(client, **params):
     return client.create_service(**params)["service"]
 
 
 @ECSServiceErrorHandler.common_error_handler("update service")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def update_service(client, **params):
     return client.update_service(**params)["service"]
 
 
 @ECSServiceErrorHandler.deletion_error_handler("delete service")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def delete_service(client, cluster, name):
     """Delete with force: ECS stops whatever tasks are left. False when it was gone already."""
     client.delete_service(cluster=cluster, service=name, force=True)
@@ -117,12 +118,12 @@ def delete_service(client, cluster, name):
 
 
 @ECSServiceErrorHandler.common_error_handler("tag resource")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def tag_resource(client, arn, tags):
     client.tag_resource(resourceArn=arn, tags=[{"key": k, "value": str(v)} for k, v in sorted(tags.items())])
 
 
 @ECSServiceErrorHandler.common_error_handler("untag resource")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def untag_resource(client, arn, keys):
     client.untag_resource(resourceArn=arn, tagKeys=keys)

@@ -3,7 +3,7 @@
 
 """ElastiCache calls for the serverless cache and replication group modules.
 
-Every boto call is wrapped here once, with AWSRetry.jittered_backoff() and an
+Every boto call is wrapped here once, with aws_retry() (module_utils/retries.py) and an
 error handler that raises AnsibleElastiCacheError; results come back as
 snake_case dictionaries. The helpers below (tags, engine and version rules,
 a bounded poll loop for what has no botocore waiter) serve both modules.
@@ -15,10 +15,11 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+
+from ansible_collections.wanzami.infra.plugins.module_utils.retries import aws_retry
 
 
 class AnsibleElastiCacheError(AnsibleAWSError):
@@ -61,26 +62,26 @@ def _snake(resource):
 
 
 @ServerlessCacheErrorHandler.list_error_handler("describe serverless cache")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_serverless_cache(client, name):
     caches = client.describe_serverless_caches(ServerlessCacheName=name)["ServerlessCaches"]
     return _snake(caches[0]) if caches else None
 
 
 @ServerlessCacheErrorHandler.common_error_handler("create serverless cache")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def create_serverless_cache(client, **params):
     return _snake(client.create_serverless_cache(**params)["ServerlessCache"])
 
 
 @ServerlessCacheErrorHandler.common_error_handler("modify serverless cache")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def modify_serverless_cache(client, **params):
     return _snake(client.modify_serverless_cache(**params)["ServerlessCache"])
 
 
 @ServerlessCacheErrorHandler.deletion_error_handler("delete serverless cache")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def delete_serverless_cache(client, **params):
     client.delete_serverless_cache(**params)
     return True
@@ -90,33 +91,33 @@ def delete_serverless_cache(client, **params):
 
 
 @ReplicationGroupErrorHandler.list_error_handler("describe replication group")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_replication_group(client, replication_group_id):
     groups = client.describe_replication_groups(ReplicationGroupId=replication_group_id)["ReplicationGroups"]
     return _snake(groups[0]) if groups else None
 
 
 @CacheClusterErrorHandler.list_error_handler("describe cache cluster")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_cache_cluster(client, cache_cluster_id):
     clusters = client.describe_cache_clusters(CacheClusterId=cache_cluster_id)["CacheClusters"]
     return _snake(clusters[0]) if clusters else None
 
 
 @ReplicationGroupErrorHandler.common_error_handler("create replication group")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def create_replication_group(client, **params):
     return _snake(client.create_replication_group(**params)["ReplicationGroup"])
 
 
 @ReplicationGroupErrorHandler.common_error_handler("modify replication group")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def modify_replication_group(client, **params):
     return _snake(client.modify_replication_group(**params)["ReplicationGroup"])
 
 
 @ReplicationGroupErrorHandler.deletion_error_handler("delete replication group")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def delete_replication_group(client, **params):
     client.delete_replication_group(**params)
     return True
@@ -136,26 +137,26 @@ def wait_for_replication_group(client, replication_group_id, waiter_name, timeou
 
 
 @CacheSubnetGroupErrorHandler.list_error_handler("describe cache subnet group")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_cache_subnet_group(client, name):
     groups = client.describe_cache_subnet_groups(CacheSubnetGroupName=name)["CacheSubnetGroups"]
     return _snake(groups[0]) if groups else None
 
 
 @CacheSubnetGroupErrorHandler.common_error_handler("create cache subnet group")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def create_cache_subnet_group(client, **params):
     return _snake(client.create_cache_subnet_group(**params)["CacheSubnetGroup"])
 
 
 @CacheSubnetGroupErrorHandler.common_error_handler("modify cache subnet group")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def modify_cache_subnet_group(client, **params):
     return _snake(client.modify_cache_subnet_group(**params)["CacheSubnetGroup"])
 
 
 @CacheSubnetGroupErrorHandler.deletion_error_handler("delete cache subnet group")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def delete_cache_subnet_group(client, name):
     client.delete_cache_subnet_group(CacheSubnetGroupName=name)
     return True
@@ -169,19 +170,19 @@ def subnet_ids_of(subnet_group):
 
 
 @ElastiCacheErrorHandler.common_error_handler("list tags")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def list_elasticache_tags(client, arn):
     return boto3_tag_list_to_ansible_dict(client.list_tags_for_resource(ResourceName=arn)["TagList"])
 
 
 @ElastiCacheErrorHandler.common_error_handler("add tags")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def add_elasticache_tags(client, arn, tags):
     client.add_tags_to_resource(ResourceName=arn, Tags=ansible_dict_to_boto3_tag_list(tags))
 
 
 @ElastiCacheErrorHandler.common_error_handler("remove tags")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def remove_elasticache_tags(client, arn, keys):
     client.remove_tags_from_resource(ResourceName=arn, TagKeys=keys)
 

@@ -5,7 +5,7 @@
 
 """CloudWatch Logs calls for the cloudwatchlogs_log_group and cloudwatchlogs_events_info modules.
 
-Every boto call is wrapped here once, with AWSRetry.jittered_backoff() and an
+Every boto call is wrapped here once, with aws_retry() (module_utils/retries.py) and an
 error handler that raises AnsibleLogsError. Log groups come back as botocore
 returns them (camelCase). Tags go through the ARN-based TagResource API;
 TagLogGroup and its siblings are deprecated.
@@ -19,7 +19,8 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.wanzami.infra.plugins.module_utils.retries import aws_retry
 
 # The values PutRetentionPolicy accepts (days).
 RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
@@ -38,7 +39,7 @@ class LogsErrorHandler(AWSErrorHandler):
 
 
 @LogsErrorHandler.list_error_handler("describe log group")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_log_group(client, name):
     """The group named exactly name, or None. The prefix may match others (/ecs/app and /ecs/app-workers)."""
     paginator = client.get_paginator("describe_log_groups")
@@ -50,7 +51,7 @@ def describe_log_group(client, name):
 
 
 @LogsErrorHandler.common_error_handler("create log group")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def create_log_group(client, name, tags):
     params = {"logGroupName": name}
     if tags:
@@ -59,38 +60,38 @@ def create_log_group(client, name, tags):
 
 
 @LogsErrorHandler.deletion_error_handler("delete log group")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def delete_log_group(client, name):
     client.delete_log_group(logGroupName=name)
     return True
 
 
 @LogsErrorHandler.common_error_handler("put retention policy")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def put_retention_policy(client, name, days):
     client.put_retention_policy(logGroupName=name, retentionInDays=days)
 
 
 @LogsErrorHandler.common_error_handler("delete retention policy")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def delete_retention_policy(client, name):
     client.delete_retention_policy(logGroupName=name)
 
 
 @LogsErrorHandler.common_error_handler("list tags")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def list_log_group_tags(client, arn):
     return client.list_tags_for_resource(resourceArn=arn).get("tags") or {}
 
 
 @LogsErrorHandler.common_error_handler("tag log group")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def tag_log_group(client, arn, tags):
     client.tag_resource(resourceArn=arn, tags=tags)
 
 
 @LogsErrorHandler.common_error_handler("untag log group")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def untag_log_group(client, arn, keys):
     client.untag_resource(resourceArn=arn, tagKeys=keys)
 
@@ -102,7 +103,7 @@ def log_group_arn(group):
 
 
 @LogsErrorHandler.list_error_handler("filter log events", default_value=None)
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def filter_log_events(client, **params):
     """One page of FilterLogEvents (events, nextToken...); None when the group does not exist."""
     return client.filter_log_events(**params)

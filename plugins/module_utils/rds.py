@@ -3,7 +3,7 @@
 
 """RDS calls for the rds_parameter_group and rds_master_user_secret modules.
 
-Every boto call is wrapped here once, with AWSRetry.jittered_backoff() and an
+Every boto call is wrapped here once, with aws_retry() (module_utils/retries.py) and an
 error handler that raises AnsibleRDSError. Resources come back as
 botocore returns them (CamelCase); the modules convert what they return.
 
@@ -20,9 +20,10 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+
+from ansible_collections.wanzami.infra.plugins.module_utils.retries import aws_retry
 
 # ModifyDB(Cluster)ParameterGroup takes at most 20 parameters per call.
 MODIFY_BATCH = 20
@@ -86,7 +87,7 @@ class ClusterErrorHandler(RDSErrorHandler):
 
 
 @ParameterGroupErrorHandler.list_error_handler("describe parameter group")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_parameter_group(client, scope, name):
     names = SCOPES[scope]
     groups = getattr(client, names["describe_groups"])(**{names["name_key"]: name})[names["groups_key"]]
@@ -96,7 +97,7 @@ def describe_parameter_group(client, scope, name):
 
 
 @ParameterGroupErrorHandler.list_error_handler("describe parameters", default_value=[])
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_parameters(client, scope, name, source=None):
     names = SCOPES[scope]
     params = {names["name_key"]: name}
@@ -107,7 +108,7 @@ def describe_parameters(client, scope, name, source=None):
 
 
 @RDSErrorHandler.common_error_handler("create parameter group")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def create_parameter_group(client, scope, name, family, description, tags):
     names = SCOPES[scope]
     request = {names["name_key"]: name, "DBParameterGroupFamily": family, "Description": description}
@@ -118,7 +119,7 @@ def create_parameter_group(client, scope, name, family, description, tags):
 
 # A group is "in use" until the database that used it is gone: retried like a throttle.
 @ParameterGroupErrorHandler.deletion_error_handler("delete parameter group")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBParameterGroupState", "InvalidDBParameterGroupStateFault"])
+@aws_retry(["InvalidDBParameterGroupState", "InvalidDBParameterGroupStateFault"])
 def delete_parameter_group(client, scope, name):
     names = SCOPES[scope]
     getattr(client, names["delete"])(**{names["name_key"]: name})
@@ -126,7 +127,7 @@ def delete_parameter_group(client, scope, name):
 
 
 @RDSErrorHandler.common_error_handler("modify parameters")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def _modify_parameters(client, scope, name, batch):
     names = SCOPES[scope]
     getattr(client, names["modify"])(**{names["name_key"]: name, "Parameters": batch})
@@ -139,7 +140,7 @@ def modify_parameters(client, scope, name, parameters):
 
 
 @RDSErrorHandler.common_error_handler("reset parameters")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def _reset_parameters(client, scope, name, batch):
     names = SCOPES[scope]
     getattr(client, names["reset"])(**{names["name_key"]: name, "ResetAllParameters": False, "Parameters": batch})
@@ -155,19 +156,19 @@ def reset_parameters(client, scope, name, parameters):
 
 
 @RDSErrorHandler.common_error_handler("list tags")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def list_tags(client, arn):
     return boto3_tag_list_to_ansible_dict(client.list_tags_for_resource(ResourceName=arn).get("TagList", []))
 
 
 @RDSErrorHandler.common_error_handler("add tags")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def add_tags(client, arn, tags):
     client.add_tags_to_resource(ResourceName=arn, Tags=ansible_dict_to_boto3_tag_list(tags))
 
 
 @RDSErrorHandler.common_error_handler("remove tags")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def remove_tags(client, arn, keys):
     client.remove_tags_from_resource(ResourceName=arn, TagKeys=keys)
 
@@ -176,27 +177,27 @@ def remove_tags(client, arn, keys):
 
 
 @InstanceErrorHandler.list_error_handler("describe DB instance")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_db_instance(client, identifier):
     instances = client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
     return instances[0] if instances else None
 
 
 @ClusterErrorHandler.list_error_handler("describe DB cluster")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_db_cluster(client, identifier):
     clusters = client.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
     return clusters[0] if clusters else None
 
 
 @RDSErrorHandler.common_error_handler("modify DB instance")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBInstanceState"])
+@aws_retry(["InvalidDBInstanceState"])
 def modify_db_instance(client, **params):
     return client.modify_db_instance(**params)["DBInstance"]
 
 
 @RDSErrorHandler.common_error_handler("modify DB cluster")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBClusterStateFault"])
+@aws_retry(["InvalidDBClusterStateFault"])
 def modify_db_cluster(client, **params):
     return client.modify_db_cluster(**params)["DBCluster"]
 

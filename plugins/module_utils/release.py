@@ -6,7 +6,7 @@
 """One release of one image to the ECS services and scheduled tasks of an environment, for the ecs_release module.
 
 The calls this module needs beyond those ecs_service.py and events.py already
-wrap are wrapped here once, with AWSRetry.jittered_backoff() and an error
+wrap are wrapped here once, with aws_retry() (module_utils/retries.py) and an error
 handler that raises AnsibleReleaseError. Everything the module does is in
 Release: the module file keeps only its documentation and argument spec.
 
@@ -37,13 +37,13 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import describe_task_definition
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import register_task_definition
 from ansible_collections.wanzami.infra.plugins.module_utils.ecs_service import update_service
 from ansible_collections.wanzami.infra.plugins.module_utils.events import list_targets_by_rule
 from ansible_collections.wanzami.infra.plugins.module_utils.events import put_targets
+from ansible_collections.wanzami.infra.plugins.module_utils.retries import aws_retry
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 # Docker's reference grammar for a tag.
@@ -94,7 +94,7 @@ class ClusterErrorHandler(ReleaseErrorHandler):
 
 
 @ImageErrorHandler.list_error_handler("describe image", default_value=None)
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_image(client, repository, image_id, registry_id=None):
     """The image's details ({imageDigest, imageTags...}), or None when the image or the repository is missing."""
     params = {"repositoryName": repository, "imageIds": [image_id]}
@@ -107,7 +107,7 @@ def describe_image(client, repository, image_id, registry_id=None):
 # amazon.aws.elb_application_lb_info 10.1.2 crashes ("'NoneType' object is not iterable") on a name that does not
 # exist, which is every dry run of a new environment: the release finds its load balancer itself.
 @LoadBalancerErrorHandler.list_error_handler("describe load balancers", default_value=None)
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def load_balancer_dns_name(client, name):
     """The DNS name of the load balancer called name, or None when there is none."""
     found = client.describe_load_balancers(Names=[name]).get("LoadBalancers") or []
@@ -115,20 +115,20 @@ def load_balancer_dns_name(client, name):
 
 
 @ReleaseErrorHandler.common_error_handler("get caller identity")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def get_caller_identity(client):
     return client.get_caller_identity()
 
 
 @ParameterErrorHandler.list_error_handler("get parameter", default_value=None)
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def get_parameter(client, name):
     """The parameter's value, or None when there is none."""
     return client.get_parameter(Name=name)["Parameter"]["Value"]
 
 
 @ReleaseErrorHandler.common_error_handler("put parameter")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def put_parameter(client, name, value, overwrite, tags=None):
     """True when written; False when overwrite is False and the parameter exists.
 
@@ -148,14 +148,14 @@ def put_parameter(client, name, value, overwrite, tags=None):
 
 
 @ParameterErrorHandler.deletion_error_handler("delete parameter")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def delete_parameter(client, name):
     client.delete_parameter(Name=name)
     return True
 
 
 @ClusterErrorHandler.list_error_handler("describe services", default_value=None)
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_services(client, cluster, names):
     """{name: service} of the ACTIVE services among names (10 a call, as DescribeServices takes them);
     None when the cluster does not exist."""
@@ -168,20 +168,20 @@ def describe_services(client, cluster, names):
 
 
 @ReleaseErrorHandler.common_error_handler("run task")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def run_task(client, **params):
     """The whole answer: tasks and failures."""
     return client.run_task(**params)
 
 
 @ReleaseErrorHandler.common_error_handler("describe tasks")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def describe_tasks(client, cluster, arns):
     return client.describe_tasks(cluster=cluster, tasks=arns)["tasks"]
 
 
 @ReleaseErrorHandler.common_error_handler("list task definitions")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def list_task_definitions(client, family):
     """ARNs of the family's ACTIVE revisions (and of the families it is a prefix of: the caller filters)."""
     paginator = client.get_paginator("list_task_definitions")
@@ -190,7 +190,7 @@ def list_task_definitions(client, family):
 
 
 @ReleaseErrorHandler.common_error_handler("deregister task definition")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def deregister_task_definition(client, arn):
     client.deregister_task_definition(taskDefinition=arn)
 

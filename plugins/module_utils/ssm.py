@@ -5,8 +5,8 @@
 
 """SSM Parameter Store reads for the ssm_parameter_info module.
 
-Every boto call is wrapped here once, with AWSRetry.jittered_backoff() (SSM throttles with
-ThrottlingException, which AWSRetry does not know) and an error handler that raises AnsibleSSMError.
+Every boto call is wrapped here once, with aws_retry() (module_utils/retries.py:
+every throttling code, ThrottlingException included) and an error handler that raises AnsibleSSMError.
 """
 
 try:
@@ -17,8 +17,9 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+
+from ansible_collections.wanzami.infra.plugins.module_utils.retries import aws_retry
 
 # DescribeParameters takes at most this many names in one Name filter.
 NAMES_PER_CALL = 50
@@ -37,7 +38,7 @@ class SSMErrorHandler(AWSErrorHandler):
 
 
 @SSMErrorHandler.common_error_handler("describe parameters")
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["ThrottlingException"])
+@aws_retry()
 def describe_parameters(client, names):
     """The metadata (no value) of those of names that exist, by name."""
     found = {}
@@ -51,7 +52,7 @@ def describe_parameters(client, names):
 
 
 @SSMErrorHandler.list_error_handler("list parameter tags", default_value=None)
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["ThrottlingException"])
+@aws_retry()
 def list_parameter_tags(client, name):
     """The parameter's tags as a mapping, or None when it is gone."""
     tags = client.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]

@@ -148,14 +148,14 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.wanzami.infra.plugins.module_utils.adoption import judge
 from ansible_collections.wanzami.infra.plugins.module_utils.adoption import plan_entries
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
 from ansible_collections.wanzami.infra.plugins.module_utils.ownership import tag_dict
+from ansible_collections.wanzami.infra.plugins.module_utils.retries import aws_retry
 
-retry = AWSRetry.jittered_backoff(catch_extra_error_codes=["ThrottlingException"])
+retry = aws_retry()
 
 
 def aws_list(tags):

@@ -91,15 +91,14 @@ import base64
 import binascii
 import datetime
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr import AnsibleECRError
 from ansible_collections.wanzami.infra.plugins.module_utils.ecr import ECRErrorHandler
 from ansible_collections.wanzami.infra.plugins.module_utils.modules import WanzamiInfraAWSModule
+from ansible_collections.wanzami.infra.plugins.module_utils.retries import aws_retry
 
 
 @ECRErrorHandler.common_error_handler("get authorization token")
-@AWSRetry.jittered_backoff()
+@aws_retry()
 def get_authorization_token(client, registry_ids=None):
     params = {"registryIds": registry_ids} if registry_ids else {}
     return client.get_authorization_token(**params)["authorizationData"]

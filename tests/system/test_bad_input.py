@@ -104,6 +104,10 @@ CASES = [
     # The environment's AWS account (playbooks/tasks/account.yml), checked before its STS call in every playbook.
     ({"wanzami_aws_account_id": "12345"}, (*ROLES, *RELEASE, SECRETS, RUNBOOKS["api_unhealthy"], RUNBOOKS["env_file"]),
      "wanzami_aws_account_id '12345' must be an AWS account id: 12 digits"),
+    # How every AWS call retries (wanzami_aws_module_defaults' aws_config), checked with the account.
+    ({"wanzami_aws_retry_mode": "eager"}, (SITE, DEPLOY, SECRETS, RUNBOOKS["env_file"]),
+     "wanzami_aws_retry_mode 'eager' must be standard, adaptive or legacy"),
+    ({"wanzami_aws_max_attempts": "0"}, (SITE, ROLLBACK), "wanzami_aws_max_attempts '0' must be a whole number of attempts"),
     # The runbooks' own inputs (the AWX surveys).
     ({"runbook_log_lines": -1}, (RUNBOOKS["api_unhealthy"], RUNBOOKS["worker_failing"]),
      "runbook_log_lines must be a whole number of lines"),
