@@ -20,7 +20,8 @@ description:
     B(Explicit entries.) A task result, or a loop item's result, with a key C(wanzami_plan) (or a set_fact
     setting C(wanzami_plan)) is taken as it is, failed results included. C(wanzami_plan) is a list of mappings
     C({action, resource, detail}), C(action) one of C(create), C(change), C(adopt), C(remove), C(refused),
-    C(resource) C(<kind> <name>), C(detail) a short text. A result that carries C(wanzami_plan) is not guessed at.
+    C(resource) C(<kind> <name>), C(detail) a short text, and optionally C(attributes), the list of what a C(change)
+    changes. A result that carries C(wanzami_plan) is not guessed at.
   - >-
     B(Guessed entries.) Every other changed result (per loop item; skipped and C(changed_when) false results are
     left out, and so are tasks forced into check mode in a real run) makes one entry. Its resource is the role's
@@ -260,7 +261,9 @@ class CallbackModule(CallbackBase):
             self.invalid.append(entry)
             return
         resource = str(entry.get("resource") or fallback_resource)
-        self.add(entry["action"], resource, group=resource.split(" ", 1)[0], detail=entry.get("detail") or "")
+        attributes = entry.get("attributes") if isinstance(entry.get("attributes"), list) else []
+        self.add(entry["action"], resource, group=resource.split(" ", 1)[0], attributes=attributes,
+                 detail=entry.get("detail") or "")
 
     def _naming(self, task, res):
         """(group, kind, label): the role or play (to cap rows by), its name, what in it the result is about."""

@@ -185,6 +185,11 @@ CASES = {
         {"changed": False, "ansible_facts": {"wanzami_plan": [{"action": "adopt", "resource": "ecs_cluster ecsTaskExecutionRole",
                                                                "detail": "shared role"}]}},
         "= adopt    ecs_cluster ecsTaskExecutionRole  shared role"),
+    "an explicit change names its attributes (text_diff: the env file's changed keys)": (
+        Task("Env file | Compare it with what S3 holds", role="s3_envfile", action="wanzami.infra.text_diff"),
+        {"changed": True, "wanzami_plan": [{"action": "change", "resource": "s3_envfile s3://b/wanzami_assets/.env",
+                                            "attributes": ["DEVICE_LIMIT", "PORT"]}]},
+        "~ change   s3_envfile s3://b/wanzami_assets/.env (DEVICE_LIMIT, PORT)"),
     "an explicit entry wins over the guess (a delete said to be refused)": (
         Task("Teardown | Delete the VPC", action="amazon.aws.ec2_vpc_net"),
         {"changed": True, "wanzami_plan": [{"action": "refused", "resource": "vpc vpc-123", "detail": "not ours"}]},
